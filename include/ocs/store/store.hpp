@@ -1,0 +1,214 @@
+// Storage interfaces. The PostgreSQL implementation lives in pg_store.hpp;
+// front-ends and the CLI see only these.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ocs/core/credit.hpp"
+#include "ocs/core/model.hpp"
+
+namespace ocs::store {
+
+/// The schema version this build expects (sql/migrations/NNNN_*.sql).
+inline constexpr int kSchemaVersion = 1;
+
+/// Why a store operation failed, for a one-line message and an exit code.
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind {
+    NotFound,     // unknown subscriber, plan, session
+    Duplicate,    // identity or id already taken
+    Invalid,      // a value the model rejects
+    Unavailable,  // database down or unreachable
+    Schema,       // schema version mismatch
+    Unknown,      // the outcome of a commit is unknown
+  };
+  StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+enum class IdentityKind { Msisdn, Imsi, Nai, SipUri, Username };
+const char* to_string(IdentityKind k);
+std::optional<IdentityKind> identity_kind_from_string(std::string_view s);
+
+struct Identity {
+  IdentityKind kind = IdentityKind::Msisdn;
+  std::string value;
+  bool operator==(const Identity&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+// Charging (used by the Gy and RADIUS front-ends).
+// ---------------------------------------------------------------------------
+
+/// Where a session came from, so that RAR/ASR or CoA/Disconnect can reach it.
+struct SessionOrigin {
+  std::string protocol = "gy";  // gy | gx | radius
+  std::string origin_host;
+  std::string origin_realm;
+  std::string nas_address;
+};
+
+struct ChargeRequest {
+  std::string session_id;
+  /// Idempotency key within the session (CC-Request-Number, or the RADIUS
+  /// accounting identity). A second request with the same key is a replay.
+  std::string request_key;
+  /// Used to find the subscriber on Initial and Event requests (first match
+  /// wins); ignored on Update and Terminate, which use the session.
+  std::vector<Identity> identities;
+  SessionOrigin origin;
+  CreditRequest credit;
+};
+
+enum class ChargeStatus {
+  Ok,              // `decision` holds the outcome
+  UserUnknown,     // no subscriber has any of the identities
+  UnknownSession,  // Update/Terminate for a session never opened or closed
+};
+const char* to_string(ChargeStatus s);
+
+struct ChargeResult {
+  ChargeStatus status = ChargeStatus::Ok;
+  /// True when this answer was read back from a previous identical request.
+  bool replayed = false;
+  std::int64_t subscriber_id = 0;
+  std::string subscriber;  // external id, for logs
+  CreditDecision decision;
+  /// The policy in force when the request was decided (answers need its
+  /// result codes, portal URL and filter).
+  Policy policy;
+};
+
+/// A session whose supervision timer ran out.
+struct ExpiredSession {
+  std::string session_id;
+  std::int64_t subscriber_id = 0;
+  Money released = 0;
+};
+
+/// An open session a front-end may need to reach (RAR, ASR, CoA...).
+struct OpenSession {
+  std::string session_id;
+  std::int64_t subscriber_id = 0;
+  SessionOrigin origin;
+  bool credit_exhausted = false;
+  std::vector<std::uint32_t> rating_groups;  // with a reservation
+};
+
+class ChargingStore {
+ public:
+  virtual ~ChargingStore() = default;
+  /// Decides and applies one request atomically; the answer is stored with
+  /// the request key before commit, and replays return it unchanged.
+  virtual ChargeResult charge(const ChargeRequest& req, TimePoint now) = 0;
+  /// Closes sessions silent past their supervision deadline and releases
+  /// their reservations. At most `limit` per call.
+  virtual std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) = 0;
+  /// The open sessions of a subscriber for one protocol.
+  virtual std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
+                                                 const std::string& protocol) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Administration (ocsctl).
+// ---------------------------------------------------------------------------
+
+struct NewSubscriber {
+  std::string external_id;
+  std::string plan;
+  std::optional<std::string> msisdn;
+  std::optional<std::string> imsi;
+  std::optional<std::string> nai;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  Money balance = 0;  // opening balance, written to the ledger as a top-up
+  Money credit_limit = 0;
+  std::string account_type = "prepaid";
+  std::optional<std::string> group;
+};
+
+struct BucketInfo {
+  std::int64_t id = 0;
+  std::optional<std::uint32_t> rating_group;
+  UnitFamily family = UnitFamily::Octets;
+  std::uint64_t initial = 0;
+  std::uint64_t remaining = 0;
+  std::optional<TimePoint> valid_from;
+  std::optional<TimePoint> valid_until;
+};
+
+struct SubscriberInfo {
+  std::int64_t id = 0;
+  std::string external_id;
+  SubscriberStatus status = SubscriberStatus::Active;
+  std::optional<std::string> status_reason;
+  std::string account_type;
+  std::optional<std::string> group;
+  std::string plan;
+  std::string policy;
+  std::string currency;
+  int currency_exponent = 2;
+  Money balance = 0;
+  Money credit_limit = 0;
+  Money reserved = 0;  // held by open sessions
+  std::vector<Identity> identities;  // never with passwords
+  std::vector<BucketInfo> buckets;
+  std::size_t open_sessions = 0;
+};
+
+struct TopupResult {
+  bool applied = false;  // false: the reference was already credited
+  Money amount = 0;
+  Money balance_after = 0;
+  std::string currency;
+  int currency_exponent = 2;
+};
+
+struct SessionInfo {
+  std::string session_id;
+  std::string subscriber;
+  std::string protocol;
+  std::string state;
+  std::string credit_state;
+  std::string origin_host;
+  std::string nas_address;
+  TimePoint created_at{};
+  TimePoint last_seen{};
+  std::optional<TimePoint> expires_at;
+  Money reserved = 0;
+  std::vector<std::uint32_t> rating_groups;
+};
+
+struct PlanInfo {
+  Plan plan;
+  std::string policy;
+  int currency_exponent = 2;
+};
+
+class AdminStore {
+ public:
+  virtual ~AdminStore() = default;
+  virtual SubscriberInfo add_subscriber(const NewSubscriber& s) = 0;
+  virtual std::optional<SubscriberInfo> find_subscriber(const std::string& external_id) = 0;
+  virtual std::vector<SubscriberInfo> list_subscribers() = 0;
+  /// Block, suspend or unblock (Active). Throws NotFound.
+  virtual SubscriberInfo set_status(const std::string& external_id, SubscriberStatus status,
+                                    const std::optional<std::string>& reason) = 0;
+  /// Credits `amount` (> 0). A reference already credited changes nothing
+  /// and returns applied = false.
+  virtual TopupResult topup(const std::string& external_id, Money amount,
+                            const std::optional<std::string>& reference) = 0;
+  /// Open sessions, of one subscriber or of all.
+  virtual std::vector<SessionInfo> sessions(const std::optional<std::string>& external_id) = 0;
+  virtual std::vector<PlanInfo> plans() = 0;
+};
+
+}  // namespace ocs::store

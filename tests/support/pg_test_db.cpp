@@ -1,0 +1,62 @@
+#include "pg_test_db.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+#include "ocs/store/pg_pool.hpp"
+
+namespace ocs::test {
+
+std::string admin_dsn() {
+  const char* dsn = std::getenv("OCS_TEST_DSN");
+  if (!dsn || !*dsn)
+    throw std::runtime_error("OCS_TEST_DSN is not set: run the tests through scripts/test, "
+                             "which starts a throwaway PostgreSQL cluster");
+  return dsn;
+}
+
+namespace {
+std::atomic<int> counter{0};
+
+std::string with_dbname(const std::string& dsn, const std::string& db) {
+  // Keyword/value DSNs only ("host=... port=... dbname=..."): later keywords win.
+  return dsn + " dbname=" + db;
+}
+}  // namespace
+
+TestDatabase::TestDatabase() : admin_dsn_(admin_dsn()) {
+  name_ = "ocs_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  {
+    pqxx::connection c(admin_dsn_);
+    pqxx::nontransaction n(c);
+    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name_));
+    n.exec("CREATE DATABASE " + n.quote_name(name_));
+  }
+  dsn_ = with_dbname(admin_dsn_, name_);
+  pqxx::connection c(dsn_);
+  store::apply_migrations(c, std::string(OCS_SQL_DIR) + "/migrations");
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection c(admin_dsn_);
+    pqxx::nontransaction n(c);
+    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name_) + " WITH (FORCE)");
+  } catch (...) {
+    // Leave it: the whole cluster is thrown away after the run.
+  }
+}
+
+void TestDatabase::exec(const std::string& sql) const {
+  pqxx::connection c(dsn_);
+  pqxx::work w(c);
+  w.exec(sql);
+  w.commit();
+}
+
+}  // namespace ocs::test

@@ -1,0 +1,35 @@
+// A throwaway database per test fixture, created in the cluster that
+// OCS_TEST_DSN points at (scripts/test starts one) and migrated to the
+// current schema.
+#pragma once
+
+#include <string>
+
+namespace ocs::test {
+
+class TestDatabase {
+ public:
+  /// Creates and migrates a fresh database. Fails the test (throws) when
+  /// OCS_TEST_DSN is unset: store tests never silently skip.
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  /// Connection string of the fresh database.
+  const std::string& dsn() const { return dsn_; }
+  const std::string& name() const { return name_; }
+
+  /// Runs SQL (several statements allowed) in the fresh database.
+  void exec(const std::string& sql) const;
+
+ private:
+  std::string admin_dsn_;
+  std::string name_;
+  std::string dsn_;
+};
+
+/// The admin DSN from OCS_TEST_DSN, or throws with a hint to use scripts/test.
+std::string admin_dsn();
+
+}  // namespace ocs::test
