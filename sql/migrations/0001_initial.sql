@@ -82,8 +82,9 @@ CREATE TABLE plan_rating_groups (
 );
 CREATE UNIQUE INDEX plan_rating_groups_rg ON plan_rating_groups (plan_id, rating_group) NULLS NOT DISTINCT;
 
--- Prices by time of day and day of week. The first matching row by priority
--- wins; a rating group must be covered at every instant it is used.
+-- Prices by time of day and day of week. Rows are tried in ascending
+-- priority (0 before 1), then id; the first that matches wins. A rating group
+-- must be covered at every instant it is used, or rating fails (5031).
 CREATE TABLE tariff_periods (
   id                   bigserial PRIMARY KEY,
   plan_rating_group_id bigint   NOT NULL REFERENCES plan_rating_groups (id) ON DELETE CASCADE,
@@ -181,7 +182,7 @@ CREATE TABLE reservations (
   session_id       text   NOT NULL REFERENCES charging_sessions (id) ON DELETE CASCADE,
   rating_group     bigint NOT NULL,
   subscriber_id    bigint NOT NULL REFERENCES subscribers (id),
-  unit             text   NOT NULL,
+  unit             text   NOT NULL CHECK (unit IN ('octets_total', 'octets_in', 'octets_out', 'seconds', 'events')),
   granted_units    bigint NOT NULL CHECK (granted_units >= 0),
   money            bigint NOT NULL CHECK (money >= 0),
   bucket_holds     jsonb  NOT NULL DEFAULT '[]'::jsonb,  -- [{"bucket":id,"units":n}]
@@ -220,13 +221,25 @@ CREATE TABLE ledger (
   session_id    text,
   request_key   text,
   rating_group  bigint,
-  created_at    timestamptz NOT NULL DEFAULT now()
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  CHECK (kind <> 'topup'   OR amount > 0),
+  CHECK (kind <> 'debit'   OR amount <= 0),
+  CHECK (kind <> 'reserve' OR amount >= 0),
+  CHECK (kind <> 'release' OR amount <= 0)
 );
 CREATE UNIQUE INDEX ledger_topup_reference ON ledger (reference) WHERE kind = 'topup';
 CREATE INDEX ledger_sub ON ledger (subscriber_id, id);
 
-CREATE RULE ledger_no_update AS ON UPDATE TO ledger DO INSTEAD NOTHING;
-CREATE RULE ledger_no_delete AS ON DELETE TO ledger DO INSTEAD NOTHING;
+-- Append-only, loudly: a correction is a new 'adjustment' row.
+CREATE FUNCTION ocs_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the ledger is append-only: add an adjustment row instead of %', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+  FOR EACH ROW EXECUTE FUNCTION ocs_ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+  FOR EACH STATEMENT EXECUTE FUNCTION ocs_ledger_append_only();
 
 -- Usage records (CDRs): one per charged usage report.
 CREATE TABLE usage_records (
@@ -274,8 +287,11 @@ BEGIN
         'subscriber_id', NEW.id, 'event', 'plan', 'plan_id', NEW.plan_id)::text);
     END IF;
   ELSIF TG_TABLE_NAME = 'buckets' THEN
-    PERFORM pg_notify('ocs_account', json_build_object(
-      'subscriber_id', NEW.subscriber_id, 'event', 'credit')::text);
+    IF TG_OP = 'INSERT' OR NEW.remaining > OLD.remaining
+       OR NEW.valid_until IS DISTINCT FROM OLD.valid_until THEN
+      PERFORM pg_notify('ocs_account', json_build_object(
+        'subscriber_id', NEW.subscriber_id, 'event', 'credit')::text);
+    END IF;
   END IF;
   RETURN NEW;
 END $$;
@@ -284,7 +300,7 @@ CREATE TRIGGER accounts_notify AFTER UPDATE ON accounts
   FOR EACH ROW EXECUTE FUNCTION ocs_notify_account();
 CREATE TRIGGER subscribers_notify AFTER UPDATE ON subscribers
   FOR EACH ROW EXECUTE FUNCTION ocs_notify_account();
-CREATE TRIGGER buckets_notify AFTER INSERT ON buckets
+CREATE TRIGGER buckets_notify AFTER INSERT OR UPDATE ON buckets
   FOR EACH ROW EXECUTE FUNCTION ocs_notify_account();
 
 INSERT INTO schema_version (version) VALUES (1);

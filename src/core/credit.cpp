@@ -255,7 +255,7 @@ RatingGroupResult direct_debit(Working& w, const Plan& plan, const Policy& polic
     res.status = RgStatus::RatingFailed;
     return res;
   }
-  std::uint64_t units = r.requested_units.value_or(0);
+  std::uint64_t units = r.requested_in(t->unit).value_or(0);
   if (units == 0) units = t->unit == Unit::Events ? 1 : t->block_units;
   const UnitFamily fam = family_of(t->unit);
   const auto planned = take_from_buckets(w, r.rating_group, fam, now, units, {}, false);
@@ -304,6 +304,11 @@ std::uint64_t measure(Unit unit, const UsageAmount& a) {
     case Unit::Events: return a.events.value_or(0);
   }
   return 0;
+}
+
+std::optional<std::uint64_t> RatingGroupRequest::requested_in(Unit unit) const {
+  if (requested_amount) return requested_amount->empty() ? std::nullopt : std::optional(measure(unit, *requested_amount));
+  return requested_units;
 }
 
 const char* to_string(RequestKind k) {
@@ -404,7 +409,7 @@ CreditDecision evaluate(const CreditRequest& req, const SessionState& session, c
         res.status = RgStatus::RatingFailed;
         continue;
       }
-      GrantAttempt a = try_grant(w, plan, policy, *t, r.rating_group, r.requested_units, now);
+      GrantAttempt a = try_grant(w, plan, policy, *t, r.rating_group, r.requested_in(t->unit), now);
       res.status = a.status;
       if (a.status == RgStatus::Granted) {
         res.grant = a.grant;

@@ -39,6 +39,13 @@ ConnectionPool::Lease ConnectionPool::acquire(std::chrono::milliseconds wait) {
   lock.unlock();
   try {
     auto c = std::make_unique<pqxx::connection>(dsn_);
+    {
+      // A charging transaction waits for its account's row lock; one stuck
+      // holder must not stall every request of that subscriber for ever.
+      pqxx::nontransaction n(*c);
+      n.exec("SET lock_timeout = '" + std::to_string(kLockTimeoutMs) + "ms'");
+      n.exec("SET idle_in_transaction_session_timeout = '30s'");
+    }
     if (prepare_) prepare_(*c);
     return Lease(this, std::move(c));
   } catch (const std::exception& e) {
@@ -89,6 +96,15 @@ void run_transaction(ConnectionPool& pool, const std::function<void(pqxx::connec
       throw StoreError(StoreError::Kind::Invalid, e.what());
     } catch (const pqxx::data_exception& e) {
       throw StoreError(StoreError::Kind::Invalid, e.what());
+    } catch (const pqxx::integrity_constraint_violation& e) {
+      throw StoreError(StoreError::Kind::Invalid, e.what());
+    } catch (const pqxx::sql_error& e) {
+      // 55P03 lock_not_available (lock_timeout), 57014 query_canceled
+      // (statement_timeout), class 08 and 53 (connection, resources).
+      const std::string state = e.sqlstate();
+      if (state == "55P03" || state == "57014" || state.rfind("08", 0) == 0 || state.rfind("53", 0) == 0)
+        throw StoreError(StoreError::Kind::Unavailable, e.what());
+      throw StoreError(StoreError::Kind::Internal, e.what());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2 * attempt));
   }

@@ -540,3 +540,25 @@ TEST(Evaluate, IsDeterministic) {
 
 }  // namespace
 }  // namespace ocs
+
+namespace ocs {
+namespace {
+
+TEST(Evaluate, RequestedAmountIsMeasuredInTheTariffUnit) {
+  RatingGroupRequest data = ask(kData);
+  data.requested_amount = UsageAmount{std::nullopt, MiB, 2 * MiB, std::nullopt, std::nullopt};
+  RatingGroupRequest voice = ask(kVoice);
+  voice.requested_amount = seconds(120);
+  const auto d = evaluate(request(RequestKind::Initial, {data, voice}), {}, account(1000), demo_plan(),
+                          demo_policy(), kNoon);
+  EXPECT_EQ(result_for(d, kData).grant->units, 3 * MiB);
+  EXPECT_EQ(result_for(d, kVoice).grant->units, 120u);
+  // An empty RSU lets the server choose.
+  RatingGroupRequest empty = ask(kData);
+  empty.requested_amount = UsageAmount{};
+  const auto e = evaluate(request(RequestKind::Initial, {empty}), {}, account(1000), demo_plan(), demo_policy(), kNoon);
+  EXPECT_EQ(result_for(e, kData).grant->units, 10 * MiB);
+}
+
+}  // namespace
+}  // namespace ocs

@@ -70,6 +70,12 @@ struct RatingGroupRequest {
   /// Size asked for, in the tariff's unit; nullopt or 0 = let the server choose.
   /// For an Event request it is the number of units to debit.
   std::optional<std::uint64_t> requested_units;
+  /// The same as the client sent it (RSU), when the front-end does not know
+  /// the tariff's unit; measured like usage. Takes precedence when set.
+  std::optional<UsageAmount> requested_amount;
+
+  /// The size asked for, in `unit`.
+  std::optional<std::uint64_t> requested_in(Unit unit) const;
   std::vector<UsageReport> used;
 };
 

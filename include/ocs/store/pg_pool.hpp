@@ -17,6 +17,10 @@ namespace ocs::store {
 
 class ConnectionPool {
  public:
+  /// How long a transaction waits for a row lock before giving up
+  /// (StoreError Unavailable: the front-end answers promptly).
+  static constexpr int kLockTimeoutMs = 2000;
+
   /// Called on every new connection: prepare statements there.
   using Preparer = std::function<void(pqxx::connection&)>;
 

@@ -26,6 +26,7 @@ class StoreError : public std::runtime_error {
     Unavailable,  // database down or unreachable
     Schema,       // schema version mismatch
     Unknown,      // the outcome of a commit is unknown
+    Internal,     // any other database error (a bug: see the log)
   };
   StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
   Kind kind() const { return kind_; }

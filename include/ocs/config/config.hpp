@@ -1,0 +1,63 @@
+// The OCS configuration: one TOML file parsed once at start-up into plain
+// structs that are then passed around by const reference.
+//
+// Every default lives here, in the member initialisers, and nowhere else:
+// a key missing from the file keeps the value below. Unknown tables and
+// keys are errors, not warnings, so a typo never silently falls back to a
+// default.
+//
+// Adding a section (say [gy]): declare `struct GyConfig { ... defaults ... };`
+// here, add `GyConfig gy;` to Config, and in config.cpp write one
+// `parse_gy(Section&, GyConfig&)` that reads each key and register it in
+// the section table there. Nothing else changes.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace ocs::config {
+
+/// A configuration that cannot be used. The message names the file and
+/// line ("ocs.toml:7: ...") followed by the offending line of the file, so
+/// it can be printed as is.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// [database]
+struct DatabaseConfig {
+  /// libpq connection string (keyword/value or URI). Keep passwords out of
+  /// it: use ~/.pgpass or PGPASSFILE instead.
+  std::string dsn = "host=127.0.0.1 port=54320 user=ocs dbname=ocs";
+  /// Connections per process; at least 1.
+  std::size_t pool_size = 8;
+  /// Upper bound on getting a connection, whether opening one or waiting
+  /// for one to free up in the pool; > 0.
+  int connect_timeout_ms = 5000;
+};
+
+/// [log]
+struct LogConfig {
+  /// trace, debug, info, warn (or warning), error, critical, off.
+  std::string level = "info";
+  /// Append to this file instead of writing to stderr.
+  std::optional<std::string> file;
+};
+
+struct Config {
+  DatabaseConfig database;
+  LogConfig log;
+};
+
+/// The configuration used when there is no file.
+Config defaults();
+
+/// Parses and validates the TOML file at `path`. Throws ConfigError when the
+/// file cannot be read, is not valid TOML, has an unknown table or key, or
+/// holds a value of the wrong type or out of range.
+Config load(const std::string& path);
+
+}  // namespace ocs::config

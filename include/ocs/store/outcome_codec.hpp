@@ -1,0 +1,49 @@
+// The stored form of a charging answer, so that a replayed request gets the
+// very answer the first one got (charging_events.outcome).
+//
+// Format, version 1: UTF-8 text, one "key=value" per line, first line "v1".
+// Top-level keys come first; then one [policy] section and any number of
+// [result], [debit] and [reservation] sections, each header starting a new
+// list element. Values escape '\' as "\\", LF as "\n", CR as "\r" and other
+// control bytes as "\xHH"; a value may contain '=' (lines split at the first
+// '='). Absent optional values are absent keys. Times are Unix seconds. An
+// example:
+//
+//   v1
+//   status=ok
+//   subscriber_id=42
+//   subscriber=alice
+//   outcome=success
+//   credit_exhausted=false
+//   session_closed=false
+//   released=10
+//   [policy]
+//   id=1
+//   ...
+//   [result]
+//   rating_group=10
+//   status=granted
+//   grant.unit=octets_total
+//   ...
+//   [reservation]
+//   bucket_hold=7:1000
+//
+// A new field means a new version line: "v1" texts must stay readable.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ocs/store/store.hpp"
+
+namespace ocs::store {
+
+/// The text of `result`. `replayed` is not part of it.
+std::string encode_outcome(const ChargeResult& result);
+
+/// Parses encode_outcome's text (replayed = false). Throws StoreError(Invalid)
+/// naming the line on unknown versions, keys or sections, repeated or missing
+/// keys, bad numbers, bad escapes and unknown enum names.
+ChargeResult decode_outcome(std::string_view text);
+
+}  // namespace ocs::store

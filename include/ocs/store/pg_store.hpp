@@ -1,0 +1,51 @@
+// The PostgreSQL charging store: every charging request is one transaction
+// that locks the subscriber's account row, checks the request's idempotency
+// key, asks the core for a decision and applies it. See docs/data-model.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "ocs/store/pg_pool.hpp"
+#include "ocs/store/store.hpp"
+
+namespace ocs::store {
+
+class PgChargingStore : public ChargingStore {
+ public:
+  /// `pool` must have been created with prepare_statements (alone or inside
+  /// a preparer that also calls it) and must outlive the store.
+  explicit PgChargingStore(ConnectionPool& pool) : pool_(pool) {}
+
+  /// Prepares every statement the store uses (names start with "chg_").
+  /// Pass it to ConnectionPool as (part of) its Preparer.
+  static void prepare_statements(pqxx::connection& c);
+
+  /// Decides and applies one request in one transaction, serialised per
+  /// subscriber by the account row lock. A request whose (session_id,
+  /// request_key) was already charged returns the stored answer with
+  /// replayed = true and changes nothing, also when the first attempt's
+  /// commit outcome was unknown to its caller. Event requests create no
+  /// session row. Throws StoreError only: Invalid for an empty session id or
+  /// request key, an unknown protocol, or an Initial that reuses the id of
+  /// another subscriber's open session; Unavailable when the database cannot
+  /// be used; Unknown when a commit's outcome stays unknown (retrying with
+  /// the same key is then safe).
+  ChargeResult charge(const ChargeRequest& req, TimePoint now) override;
+
+  /// Each expired session is released and closed in its own transaction,
+  /// taking the account lock first as charge does.
+  std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) override;
+
+  std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
+                                         const std::string& protocol) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace ocs::store

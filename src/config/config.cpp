@@ -1,0 +1,197 @@
+#include "ocs/config/config.hpp"
+
+#include <cerrno>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml.hpp>
+
+#include "ocs/common/log.hpp"
+
+namespace ocs::config {
+namespace {
+
+using Value = toml::value;
+
+/// "file:line" of a value from the file.
+std::string where(const Value& v) {
+  const auto loc = v.location();
+  return loc.file_name() + ":" + std::to_string(loc.line());
+}
+
+/// Throws "file:line: what" followed by toml11's excerpt of that line.
+[[noreturn]] void fail(const Value& v, const std::string& what, const std::string& hint) {
+  // format_error() starts with its own "[error] <message>" line: keep only
+  // the excerpt below it.
+  const std::string excerpt = toml::format_error("", v, hint);
+  const std::size_t eol = excerpt.find('\n');
+  throw ConfigError(where(v) + ": " + what +
+                    (eol == std::string::npos ? std::string() : excerpt.substr(eol)));
+}
+
+/// One table of the file, read key by key. Every lookup marks its key as
+/// known; finish() then rejects whatever is left, so that a misspelt key is
+/// an error rather than a silent default.
+class Section {
+ public:
+  /// `name` is the dotted path of the table, "" for the root.
+  Section(const Value& table, std::string name) : table_(table), name_(std::move(name)) {}
+
+  /// The value under `key`, or nullptr when the file does not set it.
+  const Value* find(std::string_view key) {
+    known_.emplace_back(key);
+    const auto& t = table_.as_table();
+    const auto it = t.find(std::string(key));
+    return it == t.end() ? nullptr : &it->second;
+  }
+
+  /// The sub-table `key`, or nullptr when absent.
+  const Value* table(std::string_view key) {
+    const Value* v = find(key);
+    if (v && !v->is_table()) fail(*v, quoted(key) + " must be a table", "expected a table");
+    return v;
+  }
+
+  /// Reads a string. `check` returns an error message, or "" to accept.
+  template <class Check>
+  void string(std::string_view key, std::string& out, Check check) {
+    const Value* v = find(key);
+    if (!v) return;
+    if (!v->is_string()) fail(*v, quoted(key) + " must be a string", "expected a string");
+    std::string s = v->as_string().str;
+    if (const std::string err = check(s); !err.empty()) fail(*v, quoted(key) + ": " + err, "here");
+    out = std::move(s);
+  }
+
+  template <class Check>
+  void string(std::string_view key, std::optional<std::string>& out, Check check) {
+    std::string s;
+    bool set = false;
+    string(key, s, [&](const std::string& candidate) {
+      set = true;
+      return check(candidate);
+    });
+    if (set) out = std::move(s);
+  }
+
+  /// Reads an integer in [min, max].
+  template <std::integral T>
+  void integer(std::string_view key, T& out, T min, T max = std::numeric_limits<T>::max()) {
+    const Value* v = find(key);
+    if (!v) return;
+    if (!v->is_integer()) fail(*v, quoted(key) + " must be an integer", "expected an integer");
+    const std::int64_t i = v->as_integer();
+    if (std::cmp_less(i, min))
+      fail(*v, quoted(key) + " must be at least " + std::to_string(min), "too small");
+    if (std::cmp_greater(i, max))
+      fail(*v, quoted(key) + " must be at most " + std::to_string(max), "too large");
+    out = static_cast<T>(i);
+  }
+
+  /// Rejects every key no lookup asked for, naming the first one in the file.
+  void finish() const {
+    const Value* first = nullptr;
+    std::string first_key;
+    for (const auto& [key, value] : table_.as_table()) {
+      bool known = false;
+      for (const auto& k : known_) known = known || k == key;
+      if (known) continue;
+      if (!first || value.location().line() < first->location().line()) {
+        first = &value;
+        first_key = key;
+      }
+    }
+    if (!first) return;
+    std::string known;
+    for (const auto& k : known_) known += (known.empty() ? "; known: " : ", ") + k;
+    const std::string what = first->is_table() ? "unknown table [" + path(first_key) + "]"
+                                               : "unknown key " + quoted(first_key);
+    fail(*first, what + known, "not an OCS setting");
+  }
+
+ private:
+  /// "database.pool_size" for key "pool_size" of [database].
+  std::string path(std::string_view key) const {
+    return name_.empty() ? std::string(key) : name_ + "." + std::string(key);
+  }
+  std::string quoted(std::string_view key) const { return "'" + path(key) + "'"; }
+
+  const Value& table_;
+  std::string name_;
+  std::vector<std::string> known_;
+};
+
+std::string non_empty(const std::string& s) { return s.empty() ? "must not be empty" : ""; }
+
+// --- one function per section ----------------------------------------------
+
+void parse_database(Section& s, DatabaseConfig& c) {
+  s.string("dsn", c.dsn, non_empty);
+  s.integer<std::size_t>("pool_size", c.pool_size, 1);
+  s.integer("connect_timeout_ms", c.connect_timeout_ms, 1);
+}
+
+void parse_log(Section& s, LogConfig& c) {
+  s.string("level", c.level, [](const std::string& v) -> std::string {
+    return log::parse_level(v)
+               ? ""
+               : "unknown level \"" + v + "\" (trace, debug, info, warn, error, critical, off)";
+  });
+  s.string("file", c.file, non_empty);
+}
+
+/// The tables a file may contain, in the order they are documented.
+struct SectionSpec {
+  std::string_view name;
+  void (*parse)(Section&, Config&);
+};
+constexpr SectionSpec kSections[] = {
+    {"database", [](Section& s, Config& c) { parse_database(s, c.database); }},
+    {"log", [](Section& s, Config& c) { parse_log(s, c.log); }},
+};
+
+Config from_toml(const Value& doc) {
+  Config config = defaults();
+  Section root(doc, "");
+  for (const auto& spec : kSections) {
+    if (const Value* t = root.table(spec.name)) {
+      Section section(*t, std::string(spec.name));
+      spec.parse(section, config);
+      section.finish();
+    }
+  }
+  root.finish();
+  return config;
+}
+
+}  // namespace
+
+Config defaults() { return Config{}; }
+
+Config load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": cannot read configuration: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read configuration: " + std::strerror(errno));
+
+  Value doc;
+  try {
+    doc = toml::parse(in, path);
+  } catch (const toml::syntax_error& e) {
+    throw ConfigError(path + ":" + std::to_string(e.location().line()) + ": invalid TOML\n" +
+                      e.what());
+  } catch (const std::exception& e) {
+    throw ConfigError(path + ": cannot parse configuration: " + e.what());
+  }
+  return from_toml(doc);
+}
+
+}  // namespace ocs::config

@@ -1,0 +1,224 @@
+#include "ocs/config/config.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace ocs::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Writes configuration files into a private temporary directory.
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  ConfigFileTest() {
+    dir_ = fs::temp_directory_path() /
+           ("ocs_config_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  ~ConfigFileTest() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string write(const std::string& text, const std::string& name = "ocs.toml") {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  /// The ConfigError message load() throws for `text`; fails the test if none.
+  std::string error_for(const std::string& text) {
+    const std::string path = write(text);
+    try {
+      load(path);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << text;
+    return {};
+  }
+
+  fs::path dir_;
+};
+
+TEST(ConfigDefaults, AreTheDemoSettings) {
+  const Config c = defaults();
+  EXPECT_EQ(c.database.dsn, "host=127.0.0.1 port=54320 user=ocs dbname=ocs");
+  EXPECT_EQ(c.database.pool_size, 8u);
+  EXPECT_EQ(c.database.connect_timeout_ms, 5000);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_FALSE(c.log.file.has_value());
+}
+
+TEST_F(ConfigFileTest, EmptyFileGivesDefaults) {
+  const Config c = load(write("# nothing set\n"));
+  EXPECT_EQ(c.database.dsn, defaults().database.dsn);
+  EXPECT_EQ(c.database.pool_size, defaults().database.pool_size);
+  EXPECT_EQ(c.database.connect_timeout_ms, defaults().database.connect_timeout_ms);
+  EXPECT_EQ(c.log.level, defaults().log.level);
+  EXPECT_FALSE(c.log.file.has_value());
+}
+
+TEST_F(ConfigFileTest, FullFileSetsEveryValue) {
+  const Config c = load(write(R"(
+[database]
+dsn = "host=db.example.net port=5432 user=ocs dbname=ocs sslmode=verify-full"
+pool_size = 32
+connect_timeout_ms = 250
+
+[log]
+level = "debug"
+file = "/var/log/ocs/ocs.log"
+)"));
+  EXPECT_EQ(c.database.dsn,
+            "host=db.example.net port=5432 user=ocs dbname=ocs sslmode=verify-full");
+  EXPECT_EQ(c.database.pool_size, 32u);
+  EXPECT_EQ(c.database.connect_timeout_ms, 250);
+  EXPECT_EQ(c.log.level, "debug");
+  ASSERT_TRUE(c.log.file.has_value());
+  EXPECT_EQ(*c.log.file, "/var/log/ocs/ocs.log");
+}
+
+TEST_F(ConfigFileTest, PartialSectionKeepsOtherDefaults) {
+  const Config c = load(write("[database]\npool_size = 2\n"));
+  EXPECT_EQ(c.database.pool_size, 2u);
+  EXPECT_EQ(c.database.dsn, defaults().database.dsn);
+  EXPECT_EQ(c.log.level, "info");
+}
+
+TEST_F(ConfigFileTest, UnknownKeyIsRejectedWithFileAndLine) {
+  const std::string path = write("");
+  const std::string msg = error_for(R"([database]
+dsn = "host=127.0.0.1"
+pool_sise = 4
+)");
+  EXPECT_NE(msg.find(path + ":3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("database.pool_sise"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pool_size"), std::string::npos) << "lists the known keys: " << msg;
+}
+
+TEST_F(ConfigFileTest, FirstUnknownKeyInFileOrderIsReported) {
+  const std::string path = write("");
+  const std::string msg = error_for("[log]\nlevel = \"info\"\nfoo = 1\nbar = 2\n");
+  EXPECT_NE(msg.find(path + ":3: unknown key 'log.foo'"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, UnknownTableIsRejectedWithFileAndLine) {
+  const std::string path = write("");
+  const std::string msg = error_for("[database]\npool_size = 4\n\n[datbase]\ndsn = \"x\"\n");
+  EXPECT_NE(msg.find(path + ":4:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[datbase]"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, UnknownNestedTableIsRejected) {
+  const std::string msg = error_for("[database.replica]\ndsn = \"x\"\n");
+  EXPECT_NE(msg.find("[database.replica]"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, UnknownTopLevelKeyIsRejected) {
+  const std::string path = write("");
+  const std::string msg = error_for("dsn = \"host=x\"\n");
+  EXPECT_NE(msg.find(path + ":1: unknown key 'dsn'"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, WrongTypeIsRejectedWithFileAndLine) {
+  const std::string path = write("");
+  const std::string msg = error_for("[database]\n\npool_size = \"8\"\n");
+  EXPECT_NE(msg.find(path + ":3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("database.pool_size"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("must be an integer"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, StringWhereIntegerExpectedAndViceVersa) {
+  EXPECT_NE(error_for("[database]\ndsn = 5\n").find("must be a string"), std::string::npos);
+  EXPECT_NE(error_for("[log]\nlevel = true\n").find("must be a string"), std::string::npos);
+  EXPECT_NE(error_for("[database]\nconnect_timeout_ms = 1.5\n").find("must be an integer"),
+            std::string::npos);
+}
+
+TEST_F(ConfigFileTest, SectionThatIsNotATableIsRejected) {
+  const std::string path = write("");
+  const std::string msg = error_for("database = \"host=x\"\n");
+  EXPECT_NE(msg.find(path + ":1: 'database' must be a table"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, PoolSizeMustBePositive) {
+  const std::string path = write("");
+  const std::string zero = error_for("[database]\npool_size = 0\n");
+  EXPECT_NE(zero.find(path + ":2:"), std::string::npos) << zero;
+  EXPECT_NE(zero.find("database.pool_size"), std::string::npos) << zero;
+  EXPECT_NE(error_for("[database]\npool_size = -3\n").find("database.pool_size"),
+            std::string::npos);
+}
+
+TEST_F(ConfigFileTest, ConnectTimeoutMustBePositiveAndFitAnInt) {
+  EXPECT_NE(error_for("[database]\nconnect_timeout_ms = 0\n").find("connect_timeout_ms"),
+            std::string::npos);
+  EXPECT_NE(error_for("[database]\nconnect_timeout_ms = 4294967296\n").find("connect_timeout_ms"),
+            std::string::npos);
+}
+
+TEST_F(ConfigFileTest, EmptyDsnIsRejected) {
+  EXPECT_NE(error_for("[database]\ndsn = \"\"\n").find("must not be empty"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, UnknownLogLevelIsRejectedWithFileAndLine) {
+  const std::string path = write("");
+  const std::string msg = error_for("[log]\nlevel = \"verbose\"\n");
+  EXPECT_NE(msg.find(path + ":2:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("verbose"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, EveryDocumentedLevelIsAccepted) {
+  for (const char* level :
+       {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}) {
+    const Config c = load(write(std::string("[log]\nlevel = \"") + level + "\"\n"));
+    EXPECT_EQ(c.log.level, level);
+  }
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorNamesFileAndLine) {
+  const std::string path = write("");
+  const std::string msg = error_for("[database]\npool_size = 4\ndsn = \n");
+  EXPECT_NE(msg.find(path + ":3:"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, DuplicateKeyIsAnError) {
+  const std::string msg = error_for("[database]\npool_size = 4\npool_size = 5\n");
+  EXPECT_NE(msg.find("pool_size"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigFileTest, MissingFileNamesThePath) {
+  const std::string path = (dir_ / "absent.toml").string();
+  try {
+    load(path);
+    FAIL() << "no error for a missing file";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(ConfigFileTest, DirectoryIsNotAFile) { EXPECT_THROW(load(dir_.string()), ConfigError); }
+
+// The shipped files must stay loadable: they are what people copy.
+TEST(ShippedConfig, DemoFileMatchesTheDemoCluster) {
+  const Config c = load(OCS_SOURCE_DIR "/config/ocs.toml");
+  EXPECT_EQ(c.database.dsn, "host=127.0.0.1 port=54320 user=ocs dbname=ocs");
+}
+
+TEST(ShippedConfig, ProductionExampleLoads) {
+  const Config c = load(OCS_SOURCE_DIR "/config/ocs.example-production.toml");
+  EXPECT_NE(c.database.dsn.find("sslmode="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ocs::config

@@ -1,0 +1,401 @@
+// PgChargingStore against a real PostgreSQL: what each request writes, to
+// the cent, and what replays and refusals leave untouched.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+
+#include "charging_fixture.hpp"
+#include "ocs/store/outcome_codec.hpp"
+#include "ocs/store/pg_pool.hpp"
+#include "ocs/store/pg_store.hpp"
+#include "pg_test_db.hpp"
+
+namespace ocs::store {
+namespace {
+
+using test::at;
+using test::msisdn;
+using test::request;
+using test::rg;
+
+const TimePoint kNow = at(1709553600);  // Mon 2024-03-04 12:00:00 UTC
+const std::string kAlice = "491700000001";
+const std::string kBob = "491700000002";  // blocked
+const std::string kCarol = "491700000003";
+
+// RG 10: octets, 2 cents per started 1000 octets, 100000 granted by default.
+// RG 20: events, 50 cents each. Supervision = 2 x 600 s.
+const char* const kSetup = R"SQL(
+INSERT INTO policies (id, name, validity_time) VALUES (1, 'default', 600);
+INSERT INTO plans (id, name, currency, policy_id) VALUES (1, 'basic', 'EUR', 1);
+INSERT INTO plan_rating_groups (id, plan_id, rating_group, unit, block_units, rounding, default_grant, max_grant)
+  VALUES (1, 1, 10, 'octets_total', 1000, 'up', 100000, 1000000),
+         (2, 1, 20, 'events', 1, 'up', 1, 10);
+INSERT INTO tariff_periods (plan_rating_group_id, price_per_block) VALUES (1, 2), (2, 50);
+INSERT INTO subscribers (id, external_id, plan_id, status) VALUES
+  (1, 'alice', 1, 'active'), (2, 'bob', 1, 'blocked'), (3, 'carol', 1, 'active');
+INSERT INTO subscriber_identities (subscriber_id, kind, value) VALUES
+  (1, 'msisdn', '491700000001'), (1, 'imsi', '262010000000001'),
+  (2, 'msisdn', '491700000002'), (3, 'msisdn', '491700000003');
+INSERT INTO accounts (subscriber_id, currency, balance) VALUES (1, 'EUR', 10000), (2, 'EUR', 10000), (3, 'EUR', 10000);
+INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) VALUES
+  (1, 'topup', 10000, 'EUR', 10000, 'open-1'), (2, 'topup', 10000, 'EUR', 10000, 'open-2'),
+  (3, 'topup', 10000, 'EUR', 10000, 'open-3');
+)SQL";
+
+class ChargingStoreTest : public ::testing::Test {
+ protected:
+  ChargingStoreTest() : pool_(db_.dsn(), 4, PgChargingStore::prepare_statements), store_(pool_) {
+    db_.exec(kSetup);
+  }
+
+  std::int64_t q(const std::string& sql) const { return test::scalar(db_.dsn(), sql); }
+  std::string text(const std::string& sql) const { return test::text(db_.dsn(), sql); }
+  Money balance(int subscriber = 1) const {
+    return q("SELECT balance FROM accounts WHERE subscriber_id = " + std::to_string(subscriber));
+  }
+
+  ChargeResult open(const std::string& session, TimePoint now = kNow, const std::string& who = kAlice) {
+    return store_.charge(request(RequestKind::Initial, session, "0", {rg(10, true)}, {msisdn(who)}), now);
+  }
+  ChargeResult update(const std::string& session, const std::string& key, std::uint64_t used,
+                      TimePoint now = kNow + std::chrono::seconds(60)) {
+    return store_.charge(request(RequestKind::Update, session, key, {rg(10, true, used)}), now);
+  }
+  ChargeResult terminate(const std::string& session, const std::string& key, std::uint64_t used,
+                         TimePoint now = kNow + std::chrono::seconds(120)) {
+    return store_.charge(request(RequestKind::Terminate, session, key, {rg(10, false, used)}), now);
+  }
+
+  /// Balance, ledger rows, usage records, events, held money, open sessions.
+  auto snapshot() const {
+    return std::make_tuple(balance(), q("SELECT count(*) FROM ledger"), q("SELECT count(*) FROM usage_records"),
+                           q("SELECT count(*) FROM charging_events"),
+                           q("SELECT coalesce(sum(money), 0) FROM reservations"),
+                           q("SELECT count(*) FROM charging_sessions WHERE state = 'open'"));
+  }
+
+  /// The ledger invariants: balance movements add up to the balance, holds
+  /// add up to what the reservations hold.
+  void expect_ledger_consistent(int subscriber = 1) const {
+    const std::string sub = std::to_string(subscriber);
+    EXPECT_EQ(balance(subscriber),
+              q("SELECT sum(amount) FROM ledger WHERE kind IN ('topup', 'debit', 'adjustment') AND subscriber_id = " + sub));
+    EXPECT_EQ(q("SELECT coalesce(sum(money), 0) FROM reservations WHERE subscriber_id = " + sub),
+              q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('reserve', 'release') AND subscriber_id = " + sub));
+  }
+
+  test::TestDatabase db_;
+  ConnectionPool pool_;
+  PgChargingStore store_;
+};
+
+TEST_F(ChargingStoreTest, InitialGrantsAndHoldsMoney) {
+  const auto r = open("s1");
+  EXPECT_EQ(r.status, ChargeStatus::Ok);
+  EXPECT_FALSE(r.replayed);
+  EXPECT_EQ(r.subscriber_id, 1);
+  EXPECT_EQ(r.subscriber, "alice");
+  EXPECT_EQ(r.policy.name, "default");
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  ASSERT_EQ(r.decision.results.size(), 1u);
+  EXPECT_EQ(r.decision.results[0].status, RgStatus::Granted);
+  ASSERT_TRUE(r.decision.results[0].grant);
+  EXPECT_EQ(r.decision.results[0].grant->units, 100000u);
+  EXPECT_EQ(r.decision.results[0].grant->validity_time, 600u);
+
+  EXPECT_EQ(balance(), 10000);  // holds do not move the balance
+  EXPECT_EQ(q("SELECT money FROM reservations WHERE session_id = 's1' AND rating_group = 10"), 200);
+  EXPECT_EQ(q("SELECT granted_units FROM reservations WHERE session_id = 's1'"), 100000);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'reserve' AND session_id = 's1' AND amount = 200 "
+              "AND balance_after = 10000 AND request_key = '0' AND rating_group = 10"),
+            1);
+  EXPECT_EQ(text("SELECT concat_ws(',', state, credit_state, protocol, origin_host, origin_realm, last_request_key) "
+                 "FROM charging_sessions WHERE id = 's1'"),
+            "open,ok,gy,pgw.example,example,0");
+  EXPECT_EQ(q("SELECT extract(epoch FROM expires_at)::bigint FROM charging_sessions WHERE id = 's1'"),
+            1709553600 + 1200);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events WHERE session_id = 's1' AND request_key = '0' "
+              "AND kind = 'initial' AND subscriber_id = 1"),
+            1);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, UpdateChargesUsageAtTariffPriceAndRegrants) {
+  open("s1");
+  const auto r = update("s1", "1", 50500);  // 51 started blocks x 2 cents
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  ASSERT_EQ(r.decision.debits.size(), 1u);
+  EXPECT_EQ(r.decision.debits[0].cost, 102);
+  EXPECT_EQ(r.decision.released, std::vector<std::uint32_t>{10});
+  ASSERT_EQ(r.decision.reservations.size(), 1u);
+
+  EXPECT_EQ(balance(), 9898);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'debit' AND amount = -102 AND balance_after = 9898 "
+              "AND session_id = 's1' AND request_key = '1' AND rating_group = 10"),
+            1);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'release' AND amount = -200 AND request_key = '1'"), 1);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'reserve' AND amount = 200 AND request_key = '1'"), 1);
+  EXPECT_EQ(q("SELECT sum(money) FROM reservations WHERE session_id = 's1'"), 200);
+  EXPECT_EQ(text("SELECT concat_ws(',', units, cost, total_octets, unit, currency, request_key, "
+                 "extract(epoch FROM usage_start)::bigint) FROM usage_records WHERE session_id = 's1'"),
+            "50500,102,50500,octets_total,EUR,1,1709553600");
+  EXPECT_EQ(q("SELECT extract(epoch FROM last_seen)::bigint FROM charging_sessions WHERE id = 's1'"), 1709553660);
+  EXPECT_EQ(q("SELECT extract(epoch FROM expires_at)::bigint FROM charging_sessions WHERE id = 's1'"),
+            1709553660 + 1200);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, TerminateChargesReleasesEverythingAndCloses) {
+  open("s1");
+  update("s1", "1", 50500);
+  const auto r = terminate("s1", "2", 30000);
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  EXPECT_TRUE(r.decision.session_closed);
+  ASSERT_EQ(r.decision.debits.size(), 1u);
+  EXPECT_EQ(r.decision.debits[0].cost, 60);
+
+  EXPECT_EQ(balance(), 10000 - 102 - 60);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations"), 0);
+  EXPECT_EQ(q("SELECT sum(amount) FROM ledger WHERE kind IN ('reserve', 'release') AND session_id = 's1'"), 0);
+  EXPECT_EQ(text("SELECT concat_ws(',', state, close_reason, extract(epoch FROM closed_at)::bigint) "
+                 "FROM charging_sessions WHERE id = 's1'"),
+            "closed,terminate,1709553720");
+  EXPECT_EQ(q("SELECT count(*) FROM usage_records WHERE session_id = 's1'"), 2);
+  EXPECT_EQ(q("SELECT sum(cost) FROM usage_records WHERE session_id = 's1'"), 162);
+  EXPECT_TRUE(store_.open_sessions(1, "gy").empty());
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, EventDebitsOnceAndOpensNoSession) {
+  const auto req = request(RequestKind::Event, "ev1", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(kAlice)});
+  const auto r = store_.charge(req, kNow);
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  ASSERT_EQ(r.decision.debits.size(), 1u);
+  EXPECT_EQ(r.decision.debits[0].cost, 100);
+  EXPECT_EQ(balance(), 9900);
+  EXPECT_EQ(text("SELECT concat_ws(',', units, events, cost) FROM usage_records WHERE session_id = 'ev1'"),
+            "2,2,100");
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'debit' AND amount = -100 AND session_id = 'ev1'"), 1);
+
+  const auto before = snapshot();
+  const auto again = store_.charge(req, kNow + std::chrono::seconds(5));
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(encode_outcome(again), encode_outcome(r));
+  EXPECT_EQ(snapshot(), before);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, UnknownIdentityIsUserUnknownAndWritesNothing) {
+  const auto before = snapshot();
+  const auto r = store_.charge(
+      request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn("491709999999")}), kNow);
+  EXPECT_EQ(r.status, ChargeStatus::UserUnknown);
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions"), 0);
+}
+
+TEST_F(ChargingStoreTest, FirstMatchingIdentityWins) {
+  const auto r = store_.charge(request(RequestKind::Initial, "s1", "0", {rg(10, true)},
+                                       {msisdn("491709999999"), {IdentityKind::Imsi, "262010000000001"},
+                                        msisdn(kCarol)}),
+                               kNow);
+  EXPECT_EQ(r.status, ChargeStatus::Ok);
+  EXPECT_EQ(r.subscriber, "alice");
+}
+
+TEST_F(ChargingStoreTest, UpdateOrTerminateOfUnknownSessionIsUnknownSession) {
+  EXPECT_EQ(update("nope", "1", 10).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(terminate("nope", "1", 10).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), 0);
+}
+
+TEST_F(ChargingStoreTest, UpdateOfClosedSessionIsUnknownSession) {
+  open("s1");
+  terminate("s1", "1", 1000);
+  const auto before = snapshot();
+  EXPECT_EQ(update("s1", "2", 5000).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(terminate("s1", "3", 5000).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(ChargingStoreTest, ReplayReturnsTheStoredOutcomeAndWritesNothing) {
+  open("s1");
+  const auto first = update("s1", "1", 50500);
+  const auto before = snapshot();
+  const auto again = update("s1", "1", 99999, kNow + std::chrono::seconds(500));  // content ignored
+  EXPECT_TRUE(again.replayed);
+  EXPECT_FALSE(first.replayed);
+  EXPECT_EQ(encode_outcome(again), encode_outcome(first));
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(q("SELECT extract(epoch FROM last_seen)::bigint FROM charging_sessions WHERE id = 's1'"), 1709553660);
+}
+
+TEST_F(ChargingStoreTest, ReplaysAfterTheSessionClosedStillAnswer) {
+  const auto initial = open("s1");
+  const auto first_update = update("s1", "1", 50500);
+  const auto term = terminate("s1", "2", 30000);
+  const auto before = snapshot();
+
+  const auto term_again = terminate("s1", "2", 30000, kNow + std::chrono::seconds(900));
+  EXPECT_TRUE(term_again.replayed);
+  EXPECT_EQ(encode_outcome(term_again), encode_outcome(term));
+  const auto update_again = update("s1", "1", 50500);
+  EXPECT_TRUE(update_again.replayed);
+  EXPECT_EQ(encode_outcome(update_again), encode_outcome(first_update));
+  const auto initial_again = open("s1");
+  EXPECT_TRUE(initial_again.replayed);
+  EXPECT_EQ(encode_outcome(initial_again), encode_outcome(initial));
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(text("SELECT state FROM charging_sessions WHERE id = 's1'"), "closed");
+}
+
+TEST_F(ChargingStoreTest, BlockedSubscriberIsDenied) {
+  const auto r = open("sb", kNow, kBob);
+  EXPECT_EQ(r.status, ChargeStatus::Ok);
+  EXPECT_EQ(r.decision.outcome, Outcome::Denied);
+  ASSERT_EQ(r.decision.results.size(), 1u);
+  EXPECT_EQ(r.decision.results[0].status, RgStatus::Denied);
+  EXPECT_EQ(balance(2), 10000);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations"), 0);
+  EXPECT_EQ(text("SELECT state FROM charging_sessions WHERE id = 'sb'"), "closed");
+  expect_ledger_consistent(2);
+}
+
+TEST_F(ChargingStoreTest, OutOfCreditMarksTheSessionExhausted) {
+  db_.exec("UPDATE accounts SET balance = 100 WHERE subscriber_id = 1;"
+           "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after) "
+           "VALUES (1, 'adjustment', -9900, 'EUR', 100)");
+  const auto first = open("s1");
+  ASSERT_TRUE(first.decision.results.at(0).grant);
+  EXPECT_EQ(first.decision.results[0].grant->units, 50000u);
+  EXPECT_TRUE(first.decision.results[0].grant->final_units);
+  const auto r = update("s1", "1", 50000);
+  EXPECT_EQ(r.decision.outcome, Outcome::CreditLimitReached);
+  EXPECT_TRUE(r.decision.credit_exhausted);
+  EXPECT_EQ(balance(), 0);
+  EXPECT_EQ(text("SELECT state || ',' || credit_state FROM charging_sessions WHERE id = 's1'"), "open,exhausted");
+  EXPECT_EQ(q("SELECT count(*) FROM reservations"), 0);
+  const auto sessions = store_.open_sessions(1, "gy");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(sessions[0].credit_exhausted);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, SupervisionExpiryReleasesAndCloses) {
+  open("s1");                                  // expires at kNow + 1200
+  open("s2", kNow + std::chrono::seconds(600));  // expires at kNow + 1800
+  EXPECT_TRUE(store_.expire_sessions(kNow + std::chrono::seconds(1200), 10).empty());
+
+  const auto expired = store_.expire_sessions(kNow + std::chrono::seconds(1201), 10);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].session_id, "s1");
+  EXPECT_EQ(expired[0].subscriber_id, 1);
+  EXPECT_EQ(expired[0].released, 200);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations WHERE session_id = 's1'"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'release' AND session_id = 's1' AND amount = -200 "
+              "AND request_key IS NULL"),
+            1);
+  EXPECT_EQ(text("SELECT state || ',' || close_reason FROM charging_sessions WHERE id = 's1'"), "closed,supervision");
+  EXPECT_EQ(text("SELECT state FROM charging_sessions WHERE id = 's2'"), "open");
+  EXPECT_EQ(balance(), 10000);
+  EXPECT_EQ(update("s1", "1", 100).status, ChargeStatus::UnknownSession);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, ExpiryHonoursTheLimitAndRenewals) {
+  open("s1");
+  open("s2");
+  update("s2", "1", 1000, kNow + std::chrono::seconds(1000));  // renewed: expires at kNow + 2200
+  open("s3");
+  const auto later = kNow + std::chrono::seconds(1500);
+  EXPECT_EQ(store_.expire_sessions(later, 1).size(), 1u);
+  EXPECT_EQ(store_.expire_sessions(later, 10).size(), 1u);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE state = 'open'"), 1);
+  EXPECT_EQ(text("SELECT id FROM charging_sessions WHERE state = 'open'"), "s2");
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, InitialAgainOnAnOpenSessionIsTheSameSession) {
+  open("s1");
+  const auto r = store_.charge(request(RequestKind::Initial, "s1", "0b", {rg(10, true)}, {msisdn(kAlice)}), kNow);
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations"), 1);
+  EXPECT_EQ(q("SELECT sum(money) FROM reservations"), 200);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions"), 1);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, InitialReusingAnotherSubscribersOpenSessionIsRefused) {
+  open("s1");
+  const auto before = snapshot();
+  try {
+    store_.charge(request(RequestKind::Initial, "s1", "9", {rg(10, true)}, {msisdn(kCarol)}), kNow);
+    ADD_FAILURE() << "accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::Invalid) << e.what();
+  }
+  EXPECT_EQ(std::get<0>(snapshot()), std::get<0>(before));
+  EXPECT_EQ(q("SELECT subscriber_id FROM charging_sessions WHERE id = 's1'"), 1);
+}
+
+TEST_F(ChargingStoreTest, BucketsAreHeldAcrossSessionsAndConsumed) {
+  db_.exec("INSERT INTO buckets (id, subscriber_id, rating_group, unit_family, initial_units, remaining) "
+           "VALUES (1, 1, 10, 'octets', 50000, 50000)");
+  const auto a = open("s1");
+  ASSERT_EQ(a.decision.reservations.size(), 1u);
+  EXPECT_EQ(a.decision.reservations[0].money, 100);  // half from the bucket
+  EXPECT_EQ(text("SELECT bucket_holds::text FROM reservations WHERE session_id = 's1'"),
+            R"([{"units": 50000, "bucket": 1}])");
+  const auto b = open("s2");  // the bucket is all held by s1
+  EXPECT_EQ(b.decision.reservations.at(0).money, 200);
+
+  const auto u = update("s1", "1", 60000);
+  ASSERT_EQ(u.decision.debits.size(), 1u);
+  EXPECT_EQ(u.decision.debits[0].bucket_uses, (std::vector<BucketUnits>{{1, 50000}}));
+  EXPECT_EQ(u.decision.debits[0].cost, 20);
+  EXPECT_EQ(q("SELECT remaining FROM buckets WHERE id = 1"), 0);
+  EXPECT_EQ(balance(), 9980);
+  EXPECT_EQ(text("SELECT bucket_units || ',' || cost FROM usage_records WHERE session_id = 's1'"), "50000,20");
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, OpenSessionsListOriginAndRatingGroups) {
+  open("s1");
+  store_.charge(request(RequestKind::Initial, "s2", "0", {rg(10, true), rg(20, true)}, {msisdn(kAlice)}), kNow);
+  const auto sessions = store_.open_sessions(1, "gy");
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions[0].session_id, "s1");
+  EXPECT_EQ(sessions[0].rating_groups, std::vector<std::uint32_t>{10});
+  EXPECT_EQ(sessions[1].rating_groups, (std::vector<std::uint32_t>{10, 20}));
+  EXPECT_EQ(sessions[1].origin.origin_host, "pgw.example");
+  EXPECT_EQ(sessions[1].origin.protocol, "gy");
+  EXPECT_FALSE(sessions[1].credit_exhausted);
+  EXPECT_TRUE(store_.open_sessions(1, "radius").empty());
+  EXPECT_TRUE(store_.open_sessions(3, "gy").empty());
+}
+
+TEST_F(ChargingStoreTest, MalformedRequestsAreInvalid) {
+  for (const auto& [session, key] : {std::pair<std::string, std::string>{"", "0"}, {"s1", ""}}) {
+    try {
+      store_.charge(request(RequestKind::Initial, session, key, {rg(10, true)}, {msisdn(kAlice)}), kNow);
+      ADD_FAILURE() << "accepted";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), StoreError::Kind::Invalid);
+    }
+  }
+  auto bad_protocol = request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn(kAlice)});
+  bad_protocol.origin.protocol = "smtp";
+  try {
+    store_.charge(bad_protocol, kNow);
+    ADD_FAILURE() << "accepted";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::Invalid) << e.what();
+  }
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), 0);
+}
+
+}  // namespace
+}  // namespace ocs::store
