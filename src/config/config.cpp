@@ -95,6 +95,14 @@ class Section {
     out = static_cast<T>(i);
   }
 
+  /// Reads a boolean.
+  void boolean(std::string_view key, bool& out) {
+    const Value* v = find(key);
+    if (!v) return;
+    if (!v->is_boolean()) fail(*v, quoted(key) + " must be true or false", "expected a boolean");
+    out = v->as_boolean();
+  }
+
   /// Rejects every key no lookup asked for, naming the first one in the file.
   void finish() const {
     const Value* first = nullptr;
@@ -147,6 +155,16 @@ void parse_log(Section& s, LogConfig& c) {
   s.string("file", c.file, non_empty);
 }
 
+void parse_gy(Section& s, GyConfig& c) {
+  s.integer<std::uint32_t>("default_rating_group", c.default_rating_group, 0);
+  s.integer<std::size_t>("workers", c.workers, 0, 1024);
+  s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.integer("supervision_interval_ms", c.supervision_interval_ms, 100);
+  s.boolean("reauth_on_credit", c.reauth_on_credit);
+  s.boolean("abort_on_block", c.abort_on_block);
+  s.integer("peer_answer_timeout_ms", c.peer_answer_timeout_ms, 100);
+}
+
 /// The tables a file may contain, in the order they are documented.
 struct SectionSpec {
   std::string_view name;
@@ -155,6 +173,7 @@ struct SectionSpec {
 constexpr SectionSpec kSections[] = {
     {"database", [](Section& s, Config& c) { parse_database(s, c.database); }},
     {"log", [](Section& s, Config& c) { parse_log(s, c.log); }},
+    {"gy", [](Section& s, Config& c) { parse_gy(s, c.gy); }},
 };
 
 Config from_toml(const Value& doc) {

@@ -144,11 +144,12 @@ constexpr NamedSql kStatements[] = {
     // Initial: a new session, the same session again, or a closed id reused.
     {stmt::kOpenSession,
      "INSERT INTO charging_sessions (id, subscriber_id, protocol, credit_state, origin_host, "
-     "origin_realm, nas_address, last_request_key, created_at, last_seen, expires_at) "
+     "origin_realm, nas_address, last_request_key, created_at, last_seen, expires_at, client_info) "
      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), to_timestamp($9), "
-     "to_timestamp($10)) "
+     "to_timestamp($10), jsonb_build_object('exhausted_rating_groups', $11::jsonb)) "
      "ON CONFLICT (id) DO UPDATE SET subscriber_id = EXCLUDED.subscriber_id, "
      "protocol = EXCLUDED.protocol, state = 'open', credit_state = EXCLUDED.credit_state, "
+     "client_info = EXCLUDED.client_info, "
      "origin_host = EXCLUDED.origin_host, origin_realm = EXCLUDED.origin_realm, "
      "nas_address = EXCLUDED.nas_address, last_request_key = EXCLUDED.last_request_key, "
      "last_seen = EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at, "
@@ -156,6 +157,7 @@ constexpr NamedSql kStatements[] = {
     {stmt::kTouchSession,
      "UPDATE charging_sessions SET credit_state = $2, last_request_key = $3, "
      "last_seen = to_timestamp($4), expires_at = to_timestamp($5), "
+     "client_info = client_info || jsonb_build_object('exhausted_rating_groups', $9::jsonb), "
      "origin_host = coalesce($6, origin_host), origin_realm = coalesce($7, origin_realm), "
      "nas_address = coalesce($8, nas_address) WHERE id = $1"},
     {stmt::kCloseSession,
@@ -172,8 +174,12 @@ constexpr NamedSql kStatements[] = {
      "SELECT 1 FROM charging_sessions WHERE id = $1 AND subscriber_id = $2 AND state = 'open' "
      "AND expires_at < to_timestamp($3) FOR UPDATE"},
     {stmt::kOpenSessions,
-     "SELECT s.id, s.origin_host, s.origin_realm, s.nas_address, s.credit_state, r.rating_group "
+     "SELECT s.id, s.origin_host, s.origin_realm, s.nas_address, s.credit_state, r.rating_group, "
+     "coalesce(s.client_info -> 'exhausted_rating_groups', '[]'::jsonb)::text, "
+     "pol.rating_group_in_disconnect "
      "FROM charging_sessions s LEFT JOIN reservations r ON r.session_id = s.id "
+     "JOIN subscribers sub ON sub.id = s.subscriber_id JOIN plans p ON p.id = sub.plan_id "
+     "JOIN policies pol ON pol.id = coalesce(sub.policy_id, p.policy_id) "
      "WHERE s.subscriber_id = $1 AND s.protocol = $2 AND s.state = 'open' "
      "ORDER BY s.created_at, s.id, r.rating_group"},
 };
@@ -598,14 +604,21 @@ class ChargeTx {
   void write_session(const CreditDecision& d, const Policy& policy) {
     const std::int64_t expires = epoch(now_) + policy.effective_supervision_time();
     const char* credit = d.credit_exhausted ? "exhausted" : "ok";
+    // The rating groups refused for lack of credit: a re-authorisation after
+    // a top-up names them (policy rating_group_in_disconnect).
+    std::string refused = "[";
+    for (const auto& r : d.results)
+      if (r.status == RgStatus::CreditLimitReached || r.status == RgStatus::Hotlined)
+        refused += (refused.size() > 1 ? "," : "") + std::to_string(r.rating_group);
+    refused += "]";
     const auto& o = req_.origin;
     if (kind() == RequestKind::Initial) {
       tx_.exec_prepared(stmt::kOpenSession, req_.session_id, account_.subscriber_id, o.protocol, credit,
                         non_empty(o.origin_host), non_empty(o.origin_realm), non_empty(o.nas_address),
-                        req_.request_key, epoch(now_), expires);
+                        req_.request_key, epoch(now_), expires, refused);
     } else {
       tx_.exec_prepared(stmt::kTouchSession, req_.session_id, credit, req_.request_key, epoch(now_), expires,
-                        non_empty(o.origin_host), non_empty(o.origin_realm), non_empty(o.nas_address));
+                        non_empty(o.origin_host), non_empty(o.origin_realm), non_empty(o.nas_address), refused);
     }
   }
 
@@ -731,6 +744,26 @@ std::vector<ExpiredSession> PgChargingStore::expire_sessions(TimePoint now, std:
   });
 }
 
+namespace {
+/// "[10,20]" -> {10, 20}; anything else in the array is skipped.
+std::vector<std::uint32_t> parse_rating_groups(const std::string& json) {
+  std::vector<std::uint32_t> out;
+  std::uint64_t value = 0;
+  bool in_number = false;
+  for (char ch : json) {
+    if (ch >= '0' && ch <= '9') {
+      value = value * 10 + static_cast<std::uint64_t>(ch - '0');
+      in_number = value <= 0xffffffffu;
+      continue;
+    }
+    if (in_number) out.push_back(static_cast<std::uint32_t>(value));
+    in_number = false;
+    value = 0;
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<OpenSession> PgChargingStore::open_sessions(std::int64_t subscriber_id, const std::string& protocol) {
   return guarded([&] {
     std::vector<OpenSession> sessions;
@@ -742,7 +775,10 @@ std::vector<OpenSession> PgChargingStore::open_sessions(std::int64_t subscriber_
         if (sessions.empty() || sessions.back().session_id != id) {
           SessionOrigin origin{protocol, row[1].as<std::string>(""), row[2].as<std::string>(""),
                                row[3].as<std::string>("")};
-          sessions.push_back(OpenSession{id, subscriber_id, origin, row[4].as<std::string>() == "exhausted", {}});
+          OpenSession session{id, subscriber_id, origin, row[4].as<std::string>() == "exhausted", {}, {}, false};
+          session.exhausted_rating_groups = parse_rating_groups(row[6].as<std::string>());
+          session.rating_group_in_disconnect = row[7].as<bool>();
+          sessions.push_back(std::move(session));
         }
         if (!row[5].is_null()) sessions.back().rating_groups.push_back(row[5].as<std::uint32_t>());
       }

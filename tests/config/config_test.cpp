@@ -222,3 +222,42 @@ TEST(ShippedConfig, ProductionExampleLoads) {
 
 }  // namespace
 }  // namespace ocs::config
+
+namespace ocs::config {
+namespace {
+
+TEST_F(ConfigFileTest, GySectionSetsEveryValue) {
+  const Config c = load(write(R"([gy]
+default_rating_group = 10
+workers = 6
+queue_limit = 50
+supervision_interval_ms = 1000
+reauth_on_credit = false
+abort_on_block = false
+peer_answer_timeout_ms = 900
+)"));
+  EXPECT_EQ(c.gy.default_rating_group, 10u);
+  EXPECT_EQ(c.gy.workers, 6u);
+  EXPECT_EQ(c.gy.queue_limit, 50u);
+  EXPECT_EQ(c.gy.supervision_interval_ms, 1000);
+  EXPECT_FALSE(c.gy.reauth_on_credit);
+  EXPECT_FALSE(c.gy.abort_on_block);
+  EXPECT_EQ(c.gy.peer_answer_timeout_ms, 900);
+  EXPECT_EQ(load(write("")).gy.queue_limit, defaults().gy.queue_limit);
+}
+
+TEST_F(ConfigFileTest, GyRejectsBadValuesWithTheLine) {
+  EXPECT_THROW(load(write("[gy]\nqueue_limit = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[gy]\ndefault_rating_group = -1\n")), ConfigError);
+  EXPECT_THROW(load(write("[gy]\ndefault_rating_group = 4294967296\n")), ConfigError);
+  try {
+    load(write("[gy]\n\nreauth_on_credit = \"yes\"\n"));
+    FAIL() << "a string is not a boolean";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(":3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("true or false"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ocs::config

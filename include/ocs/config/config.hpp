@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,9 +48,31 @@ struct LogConfig {
   std::optional<std::string> file;
 };
 
+/// [gy] Diameter credit control, in the freeDiameter extension ocs.fdx.
+struct GyConfig {
+  /// Rating group for an MSCC without Rating-Group (Open5GS sends none).
+  std::uint32_t default_rating_group = 1;
+  /// Threads that run charging transactions, each holding at most one
+  /// database connection; 0 = database.pool_size.
+  std::size_t workers = 0;
+  /// Requests waiting for a worker; past it the answer is 3004 TOO_BUSY.
+  std::size_t queue_limit = 1024;
+  /// How often sessions silent past their supervision time are closed and
+  /// their reservations released, in ms.
+  int supervision_interval_ms = 5000;
+  /// Send RAR to sessions refused credit or hotlined when the subscriber's
+  /// credit rises (top-up, credit limit, bucket).
+  bool reauth_on_credit = true;
+  /// Send ASR to a subscriber's sessions when it is blocked or suspended.
+  bool abort_on_block = true;
+  /// How long to wait for an RAA or ASA, in ms.
+  int peer_answer_timeout_ms = 5000;
+};
+
 struct Config {
   DatabaseConfig database;
   LogConfig log;
+  GyConfig gy;
 };
 
 /// The configuration used when there is no file.

@@ -102,6 +102,10 @@ struct OpenSession {
   SessionOrigin origin;
   bool credit_exhausted = false;
   std::vector<std::uint32_t> rating_groups;  // with a reservation
+  /// Refused or hotlined for lack of credit at the last request.
+  std::vector<std::uint32_t> exhausted_rating_groups;
+  /// The policy wants Rating-Group in re-authorisation requests.
+  bool rating_group_in_disconnect = false;
 };
 
 class ChargingStore {

@@ -1,0 +1,280 @@
+#include "wire.hpp"
+
+#include <cstring>
+
+namespace ocs::gy {
+
+namespace fdx = ocs::fdx;
+
+namespace {
+constexpr vendor_id_t k3gpp = 10415;
+
+std::optional<std::uint32_t> enum_of(avp* a) {
+  if (auto v = fdx::i32_of(a)) return static_cast<std::uint32_t>(*v);
+  return std::nullopt;
+}
+
+std::string string_of(avp* a) {
+  auto s = fdx::str_of(a);
+  return s ? std::string(*s) : std::string();
+}
+
+vendor_id_t vendor_of(const avp_hdr* h) { return (h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0; }
+
+ServiceUnits read_units(avp* parent) {
+  ServiceUnits u;
+  fdx::for_each_child(parent, [&](avp* a) {
+    const avp_hdr* h = fdx::header(a);
+    if (vendor_of(h) != 0) return;
+    switch (h->avp_code) {
+      case 421: u.total_octets = fdx::u64_of(a); break;
+      case 412: u.input_octets = fdx::u64_of(a); break;
+      case 414: u.output_octets = fdx::u64_of(a); break;
+      case 420: u.time = fdx::u32_of(a); break;
+      case 417: u.service_specific_units = fdx::u64_of(a); break;
+      default: break;
+    }
+  });
+  return u;
+}
+
+CcrMscc read_mscc(avp* mscc) {
+  CcrMscc m;
+  fdx::for_each_child(mscc, [&](avp* a) {
+    const avp_hdr* h = fdx::header(a);
+    if (vendor_of(h) == k3gpp) {
+      if (h->avp_code == 872) m.reporting_reason = enum_of(a);
+      return;
+    }
+    if (vendor_of(h) != 0) return;
+    switch (h->avp_code) {
+      case 432: m.rating_group = fdx::u32_of(a); break;
+      case 439: m.service_identifier = fdx::u32_of(a); break;
+      case 437: m.requested = read_units(a); break;
+      case 446: {
+        UsedServiceUnit used;
+        used.units = read_units(a);
+        fdx::for_each_child(a, [&](avp* c) {
+          const avp_hdr* ch = fdx::header(c);
+          if (vendor_of(ch) == 0 && ch->avp_code == 452) used.tariff_change_usage = enum_of(c);
+          if (vendor_of(ch) == k3gpp && ch->avp_code == 872) used.reporting_reason = enum_of(c);
+        });
+        m.used.push_back(used);
+        break;
+      }
+      default: break;
+    }
+  });
+  return m;
+}
+
+/// The first AVP with this code anywhere in the message (depth first).
+avp* find_deep(msg_or_avp* parent, std::uint32_t code) {
+  for (avp* a = fdx::browse(parent, MSG_BRW_FIRST_CHILD); a; a = fdx::browse(a, MSG_BRW_NEXT)) {
+    const avp_hdr* h = fdx::header(a);
+    if (h->avp_code == code) return a;
+    if (!h->avp_value) {  // grouped (or unparsed): look inside
+      if (avp* inner = find_deep(a, code)) return inner;
+    }
+  }
+  return nullptr;
+}
+
+/// An AVP to name in Failed-AVP: the request's own, or an empty one of that
+/// code appended to the request (it must outlive the answer, which keeps the
+/// request alive until it is sent).
+avp* failed_avp_for(msg* request, std::uint32_t code) {
+  if (avp* a = find_deep(request, code)) return a;
+  dict_object* model = fdx::try_find_avp(code);
+  if (!model) model = fdx::try_find_avp(code, k3gpp);
+  if (!model) return nullptr;
+  dict_avp_data data{};
+  fdx::fd_check(fd_dict_getval(model, &data), "fd_dict_getval");
+  avp* a = nullptr;
+  fdx::fd_check(fd_msg_avp_new(model, 0, &a), "fd_msg_avp_new");
+  if (data.avp_basetype != AVP_TYPE_GROUPED) {
+    avp_value zero{};
+    static std::uint8_t nothing = 0;
+    zero.os.data = &nothing;
+    zero.os.len = 0;
+    if (data.avp_basetype != AVP_TYPE_OCTETSTRING) std::memset(&zero, 0, sizeof zero);
+    if (fd_msg_avp_setvalue(a, &zero) != 0) {
+      (void)fd_msg_free(a);
+      return nullptr;
+    }
+  }
+  if (fd_msg_avp_add(request, MSG_BRW_LAST_CHILD, a) != 0) {
+    (void)fd_msg_free(a);
+    return nullptr;
+  }
+  return a;
+}
+
+void set_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> failed, msg* request,
+                const Dict& d) {
+  if ((code == kMissingAvp || code == kInvalidAvpValue) && failed) {
+    avp* f = failed_avp_for(request, *failed);
+    fdx::set_result(ans, code == kMissingAvp ? "DIAMETER_MISSING_AVP" : "DIAMETER_INVALID_AVP_VALUE", nullptr, f);
+    return;
+  }
+  fdx::fd_check(fd_msg_add_origin(ans, 0), "fd_msg_add_origin");
+  fdx::add_u32(ans, d.result_code, code);
+  if (code / 1000 == 3) fdx::header(ans)->msg_flags |= CMD_FLAG_ERROR;
+}
+
+void write_units(avp* gsu, const ServiceUnits& u, const Dict& d) {
+  if (u.total_octets) fdx::add_u64(gsu, d.cc_total_octets, *u.total_octets);
+  if (u.input_octets) fdx::add_u64(gsu, d.cc_input_octets, *u.input_octets);
+  if (u.output_octets) fdx::add_u64(gsu, d.cc_output_octets, *u.output_octets);
+  if (u.time) fdx::add_u32(gsu, d.cc_time, *u.time);
+  if (u.service_specific_units) fdx::add_u64(gsu, d.cc_service_specific_units, *u.service_specific_units);
+}
+
+void write_time(msg_or_avp* parent, dict_object* model, std::uint32_t ntp) {
+  const std::uint8_t bytes[4] = {static_cast<std::uint8_t>(ntp >> 24), static_cast<std::uint8_t>(ntp >> 16),
+                                 static_cast<std::uint8_t>(ntp >> 8), static_cast<std::uint8_t>(ntp)};
+  fdx::add_str(parent, model, std::string_view(reinterpret_cast<const char*>(bytes), 4));
+}
+
+void write_mscc(msg* ans, const CcaMscc& m, const Dict& d) {
+  avp* g = fdx::add_grouped(ans, d.mscc);
+  if (m.granted) {
+    avp* gsu = fdx::add_grouped(g, d.gsu);
+    if (m.tariff_time_change) write_time(gsu, d.tariff_time_change, *m.tariff_time_change);
+    write_units(gsu, *m.granted, d);
+  }
+  if (m.rating_group) fdx::add_u32(g, d.rating_group, *m.rating_group);
+  if (m.service_identifier) fdx::add_u32(g, d.service_identifier, *m.service_identifier);
+  if (m.validity_time) fdx::add_u32(g, d.validity_time, *m.validity_time);
+  fdx::add_u32(g, d.result_code, m.result_code);
+  if (m.final_unit) {
+    avp* fui = fdx::add_grouped(g, d.final_unit_indication);
+    fdx::add_i32(fui, d.final_unit_action, static_cast<std::int32_t>(m.final_unit->action));
+    if (m.final_unit->filter_id) fdx::add_str(fui, d.filter_id, *m.final_unit->filter_id);
+    if (m.final_unit->redirect_url) {
+      avp* rs = fdx::add_grouped(fui, d.redirect_server);
+      fdx::add_i32(rs, d.redirect_address_type, static_cast<std::int32_t>(kRedirectUrl));
+      fdx::add_str(rs, d.redirect_server_address, *m.final_unit->redirect_url);
+    }
+  }
+  if (m.time_quota_threshold) fdx::add_u32(g, d.time_quota_threshold, *m.time_quota_threshold);
+  if (m.volume_quota_threshold) fdx::add_u32(g, d.volume_quota_threshold, *m.volume_quota_threshold);
+  if (m.quota_holding_time) fdx::add_u32(g, d.quota_holding_time, *m.quota_holding_time);
+  if (m.quota_consumption_time) fdx::add_u32(g, d.quota_consumption_time, *m.quota_consumption_time);
+}
+
+}  // namespace
+
+Dict Dict::resolve() {
+  Dict d;
+  d.app = fdx::find_application(4);
+  d.ccr = fdx::find_command(272, true);
+  d.rar = fdx::find_command(258, true);
+  d.asr = fdx::find_command(274, true);
+  d.session_id = fdx::find_avp(263);
+  d.origin_host = fdx::find_avp(264);
+  d.origin_realm = fdx::find_avp(296);
+  d.destination_host = fdx::find_avp(293);
+  d.destination_realm = fdx::find_avp(283);
+  d.auth_application_id = fdx::find_avp(258);
+  d.result_code = fdx::find_avp(268);
+  d.re_auth_request_type = fdx::find_avp(285);
+  d.termination_cause = fdx::find_avp(295);
+  d.cc_request_type = fdx::find_avp(416);
+  d.cc_request_number = fdx::find_avp(415);
+  d.requested_action = fdx::find_avp(436);
+  d.subscription_id = fdx::find_avp(443);
+  d.subscription_id_type = fdx::find_avp(450);
+  d.subscription_id_data = fdx::find_avp(444);
+  d.mscc = fdx::find_avp(456);
+  d.rating_group = fdx::find_avp(432);
+  d.service_identifier = fdx::find_avp(439);
+  d.rsu = fdx::find_avp(437);
+  d.usu = fdx::find_avp(446);
+  d.gsu = fdx::find_avp(431);
+  d.cc_total_octets = fdx::find_avp(421);
+  d.cc_input_octets = fdx::find_avp(412);
+  d.cc_output_octets = fdx::find_avp(414);
+  d.cc_time = fdx::find_avp(420);
+  d.cc_service_specific_units = fdx::find_avp(417);
+  d.tariff_change_usage = fdx::find_avp(452);
+  d.tariff_time_change = fdx::find_avp(451);
+  d.validity_time = fdx::find_avp(448);
+  d.final_unit_indication = fdx::find_avp(430);
+  d.final_unit_action = fdx::find_avp(449);
+  d.redirect_server = fdx::find_avp(434);
+  d.redirect_address_type = fdx::find_avp(433);
+  d.redirect_server_address = fdx::find_avp(435);
+  d.filter_id = fdx::find_avp(11);
+  d.reporting_reason = fdx::find_avp(872, k3gpp);
+  d.volume_quota_threshold = fdx::find_avp(869, k3gpp);
+  d.time_quota_threshold = fdx::find_avp(868, k3gpp);
+  d.quota_holding_time = fdx::find_avp(871, k3gpp);
+  d.quota_consumption_time = fdx::find_avp(881, k3gpp);
+  return d;
+}
+
+Ccr read_ccr(msg* request, const Dict& /*d*/) {
+  Ccr c;
+  c.retransmission = (fdx::header(request)->msg_flags & CMD_FLAG_RETRANSMIT) != 0;
+  fdx::for_each_child(request, [&](avp* a) {
+    const avp_hdr* h = fdx::header(a);
+    if (vendor_of(h) != 0) return;
+    switch (h->avp_code) {
+      case 263: c.session_id = string_of(a); break;
+      case 264: c.origin_host = string_of(a); break;
+      case 296: c.origin_realm = string_of(a); break;
+      case 416: c.request_type = enum_of(a); break;
+      case 415: c.request_number = fdx::u32_of(a); break;
+      case 436: c.requested_action = enum_of(a); break;
+      case 295: c.termination_cause = enum_of(a); break;
+      case 443: {
+        SubscriptionId s;
+        bool has_type = false;
+        fdx::for_each_child(a, [&](avp* x) {
+          const avp_hdr* xh = fdx::header(x);
+          if (xh->avp_code == 450 && enum_of(x)) {
+            s.type = *enum_of(x);
+            has_type = true;
+          }
+          if (xh->avp_code == 444) s.data = string_of(x);
+        });
+        if (!has_type) s.type = 0xffffffffu;  // reported as an invalid type
+        c.subscription_ids.push_back(s);
+        break;
+      }
+      case 456: c.mscc.push_back(read_mscc(a)); break;
+      default: break;
+    }
+  });
+  return c;
+}
+
+void build_cca(msg** pmsg, const Cca& cca, const Dict& d) {
+  msg* request = *pmsg;
+  fdx::make_answer(pmsg);
+  msg* ans = *pmsg;
+  set_result(ans, cca.result_code, cca.failed_avp, request, d);
+  fdx::add_u32(ans, d.auth_application_id, 4);
+  if (cca.request_type) fdx::add_i32(ans, d.cc_request_type, static_cast<std::int32_t>(cca.request_type));
+  fdx::add_u32(ans, d.cc_request_number, cca.request_number);
+  for (const auto& m : cca.mscc) write_mscc(ans, m, d);
+}
+
+void answer_with(msg** pmsg, std::uint32_t result_code, const Dict& d) noexcept {
+  if (!pmsg || !*pmsg) return;
+  try {
+    Ccr c = read_ccr(*pmsg, d);
+    Cca a;
+    a.result_code = result_code;
+    a.request_type = c.request_type.value_or(0);
+    a.request_number = c.request_number.value_or(0);
+    build_cca(pmsg, a, d);
+    fdx::send(pmsg);
+  } catch (const std::exception& e) {
+    fdx::log_error(std::string("ocs gy: cannot answer ") + std::to_string(result_code) + ": " + e.what());
+    fdx::answer_error(pmsg);
+  }
+}
+
+}  // namespace ocs::gy

@@ -1,0 +1,193 @@
+// ocs.fdx: the OCS inside Debian's stock freeDiameterd.
+//
+// Start-up order (mirrored at shutdown): read the TOML configuration named
+// on the LoadExtension line, start logging, open the connection pool and
+// check the schema version, resolve every dictionary object, start the
+// worker threads, register the Gy CCR handler and advertise application 4,
+// then start the account-event listener (RAR/ASR) and session supervision.
+//
+//   LoadExtension = "/path/ocs.fdx" : "/path/ocs.toml";
+//
+// freeDiameter's dispatch threads only queue requests; the extension's own
+// workers (gy.workers, default database.pool_size) run the transactions and
+// send the answers, so a slow database never stalls dispatch. A full queue
+// is answered 3004 DIAMETER_TOO_BUSY at once.
+#include <freeDiameter/extension.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "fdx_util.hpp"
+#include "gy/handler.hpp"
+#include "gy/reauth.hpp"
+#include "gy/wire.hpp"
+#include "ocs/common/log.hpp"
+#include "ocs/config/config.hpp"
+#include "ocs/store/pg_pool.hpp"
+#include "ocs/store/pg_store.hpp"
+#include "work_queue.hpp"
+
+namespace {
+
+namespace fdx = ocs::fdx;
+using ocs::diameter::WorkQueue;
+
+/// Periodically releases sessions silent past their supervision time.
+class Supervisor {
+ public:
+  Supervisor(ocs::store::ChargingStore& store, std::chrono::milliseconds every,
+             std::shared_ptr<spdlog::logger> log)
+      : store_(store), every_(every), log_(std::move(log)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Supervisor() {
+    {
+      std::lock_guard g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, every_, [&] { return stop_; })) {
+      lock.unlock();
+      try {
+        const auto now = std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now());
+        for (const auto& e : store_.expire_sessions(now, 100))
+          log_->warn("gy session={} subscriber_id={} silent past its supervision time: closed, {} released",
+                     e.session_id, e.subscriber_id, e.released);
+      } catch (const std::exception& e) {
+        log_->error("gy supervision: {}", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  ocs::store::ChargingStore& store_;
+  const std::chrono::milliseconds every_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct Extension {
+  ocs::config::Config config;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<ocs::store::ConnectionPool> pool;
+  std::unique_ptr<ocs::store::PgChargingStore> store;
+  ocs::gy::Dict dict;
+  std::unique_ptr<ocs::gy::Handler> handler;
+  std::unique_ptr<WorkQueue<msg*>> queue;
+  std::unique_ptr<ocs::gy::Reauthorizer> reauth;
+  std::unique_ptr<Supervisor> supervisor;
+  disp_hdl* ccr_handle = nullptr;
+};
+
+Extension* g_ext = nullptr;
+
+int on_ccr(msg** pmsg, avp* /*avp*/, session* /*sess*/, void* /*opaque*/, disp_action* /*act*/) noexcept {
+  return fdx::guard_request(pmsg, "gy ccr", [&] {
+    msg* request = *pmsg;
+    *pmsg = nullptr;  // ours now: a worker answers it
+    if (!g_ext->queue->try_push(request)) {
+      g_ext->log->warn("gy: {} requests waiting; answering 3004 TOO_BUSY", g_ext->queue->depth());
+      ocs::gy::answer_with(&request, ocs::gy::kTooBusy, g_ext->dict);
+    }
+  });
+}
+
+void start(Extension& ext, const char* conffile) {
+  if (!conffile || !*conffile)
+    throw std::runtime_error("no configuration: use LoadExtension = \"ocs.fdx\" : \"/path/ocs.toml\";");
+  ext.config = ocs::config::load(conffile);
+  ocs::log::init(ext.config.log);
+  ext.log = ocs::log::get("gy");
+  const auto& db = ext.config.database;
+  ext.pool = std::make_unique<ocs::store::ConnectionPool>(db.dsn, db.pool_size,
+                                                          ocs::store::PgChargingStore::prepare_statements);
+  {
+    auto lease = ext.pool->acquire(std::chrono::milliseconds(db.connect_timeout_ms));
+    ocs::store::check_schema_version(*lease);
+  }
+  ext.store = std::make_unique<ocs::store::PgChargingStore>(*ext.pool);
+  ext.dict = ocs::gy::Dict::resolve();
+  ocs::gy::Options options;
+  options.default_rating_group = ext.config.gy.default_rating_group;
+  ext.handler = std::make_unique<ocs::gy::Handler>(ext.dict, *ext.store, options, ext.log);
+  const std::size_t workers = ext.config.gy.workers ? ext.config.gy.workers : db.pool_size;
+  ext.queue = std::make_unique<WorkQueue<msg*>>(
+      workers, ext.config.gy.queue_limit, [&ext](msg*& m) { ext.handler->handle(&m); },
+      [&ext](msg*& m) { ocs::gy::answer_with(&m, ocs::gy::kTooBusy, ext.dict); });
+
+  disp_when when{};
+  when.app = ext.dict.app;
+  when.command = ext.dict.ccr;
+  fdx::fd_check(fd_disp_register(on_ccr, DISP_HOW_CC, &when, nullptr, &ext.ccr_handle), "fd_disp_register");
+  fdx::fd_check(fd_disp_app_support(ext.dict.app, nullptr, 1, 0), "fd_disp_app_support");
+
+  ext.reauth = std::make_unique<ocs::gy::Reauthorizer>(ext.config.gy, db.dsn, ext.dict, *ext.store, ext.log);
+  ext.reauth->start();
+  ext.supervisor = std::make_unique<Supervisor>(
+      *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log);
+  ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, queue limit {}, database {}", workers,
+                ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
+}
+
+void stop(Extension& ext) noexcept {
+  if (ext.ccr_handle) (void)fd_disp_unregister(&ext.ccr_handle, nullptr);
+  ext.supervisor.reset();
+  if (ext.reauth) ext.reauth->stop();
+  if (ext.queue) ext.queue->stop();
+  ext.reauth.reset();
+  ext.queue.reset();
+  ext.handler.reset();
+  ext.store.reset();
+  ext.pool.reset();
+}
+
+}  // namespace
+
+extern "C" {
+OCS_FDX_EXPORT const char* fd_ext_depends[] = {"ocs", "dict_ocs", nullptr};
+
+OCS_FDX_EXPORT int fd_ext_init(int major, int minor, char* conffile) {
+  if (major != FD_PROJECT_VERSION_MAJOR || minor != FD_PROJECT_VERSION_MINOR) {
+    fd_log(FD_LOG_ERROR, "ocs.fdx was built for freeDiameter %d.%d, not %d.%d", FD_PROJECT_VERSION_MAJOR,
+           FD_PROJECT_VERSION_MINOR, major, minor);
+    return EINVAL;
+  }
+  try {
+    g_ext = new Extension();
+    start(*g_ext, conffile);
+    return 0;
+  } catch (const std::exception& e) {
+    fd_log(FD_LOG_ERROR, "ocs.fdx cannot start: %s", e.what());
+  } catch (...) {
+    fd_log(FD_LOG_ERROR, "ocs.fdx cannot start");
+  }
+  if (g_ext) {
+    stop(*g_ext);
+    delete g_ext;
+    g_ext = nullptr;
+  }
+  return EINVAL;
+}
+
+OCS_FDX_EXPORT void fd_ext_fini(void) {
+  if (!g_ext) return;
+  stop(*g_ext);
+  delete g_ext;
+  g_ext = nullptr;
+}
+}

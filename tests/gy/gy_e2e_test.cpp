@@ -1,0 +1,433 @@
+// Gy end to end: Debian's freeDiameterd with dict_ocs.fdx and ocs.fdx, a real
+// PostgreSQL, and the project's independent client (tools/diameter) as PGW.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "codec.hpp"
+#include "fd_daemon.hpp"
+#include "gy_messages.hpp"
+#include "peer.hpp"
+#include "pg_test_db.hpp"
+#include "tshark_capture.hpp"
+
+namespace ocs::test {
+namespace {
+
+using dia::Avp;
+using dia::Message;
+namespace code = dia::code;
+namespace gy = dia::gy;
+constexpr std::uint64_t MiB = 1024 * 1024;
+constexpr std::uint32_t kData = 10, kVoice = 20;
+
+// Prices: data 2 cents per started MiB, voice 5 cents per started minute.
+const char* kPlanSql = R"SQL(
+INSERT INTO policies (name, validity_time, volume_quota_threshold, time_quota_threshold,
+                      quota_holding_time, quota_consumption_time, supervision_time)
+VALUES ('gy', 600, 1048576, 60, 300, 30, 3600);
+INSERT INTO policies (name, validity_time, final_unit_action, hotline_url, hotline_validity_time,
+                      rating_group_in_disconnect, supervision_time)
+VALUES ('portal', 600, 'redirect', 'http://portal.localdomain/topup', 120, true, 3600);
+INSERT INTO policies (name, validity_time, supervision_time) VALUES ('short', 600, 1);
+INSERT INTO plans (name, currency, policy_id) SELECT 'flat', 'EUR', id FROM policies WHERE name = 'gy';
+INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant)
+  SELECT id, 10, 'octets_total', 1048576, 10485760, 104857600 FROM plans WHERE name = 'flat';
+INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant)
+  SELECT id, 20, 'seconds', 60, 300, 3600 FROM plans WHERE name = 'flat';
+INSERT INTO tariff_periods (plan_rating_group_id, price_per_block)
+  SELECT g.id, CASE g.rating_group WHEN 10 THEN 2 ELSE 5 END
+  FROM plan_rating_groups g JOIN plans p ON p.id = g.plan_id WHERE p.name = 'flat';
+)SQL";
+
+class GyEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new TestDatabase();
+    db_->exec(kPlanSql);
+    const std::string toml = "[database]\ndsn = \"" + db_->dsn() +
+                             "\"\npool_size = 4\n[log]\nlevel = \"info\"\n"
+                             "[gy]\ndefault_rating_group = 10\nsupervision_interval_ms = 200\n"
+                             "peer_answer_timeout_ms = 2000\n";
+    FdDaemonOptions o;
+    o.executable = OCS_FREEDIAMETERD;
+    o.extension_dir = OCS_FD_EXTENSION_DIR;
+    o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
+    o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
+    o.extensions.push_back({OCS_FDX, toml});
+    o.app_threads = 2;
+    daemon_ = new FdDaemon(o);
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+    delete db_;
+    db_ = nullptr;
+  }
+
+  void SetUp() override {
+    dia::PeerConfig c;
+    c.port = daemon_->port();
+    c.origin_host = "pgw.localdomain";
+    peer_ = std::make_unique<dia::Peer>(c);
+    peer_->connect();
+  }
+  void TearDown() override {
+    peer_->close();
+    if (HasFailure()) std::cerr << "--- freeDiameterd log tail ---\n" << daemon_->log_tail(40) << "\n";
+  }
+
+  /// A subscriber on the flat plan with MSISDN `msisdn` and a balance in cents.
+  static void subscriber(const std::string& id, const std::string& msisdn, long balance,
+                         const std::string& policy = "", const std::string& status = "active") {
+    db_->exec("INSERT INTO subscribers (external_id, plan_id, policy_id, status) SELECT '" + id +
+              "', p.id, (SELECT id FROM policies WHERE name = '" + policy + "'), '" + status +
+              "' FROM plans p WHERE p.name = 'flat';"
+              "INSERT INTO subscriber_identities (subscriber_id, kind, value) SELECT id, 'msisdn', '" +
+              msisdn + "' FROM subscribers WHERE external_id = '" + id +
+              "';"
+              "INSERT INTO accounts (subscriber_id, currency, balance) SELECT id, 'EUR', " +
+              std::to_string(balance) + " FROM subscribers WHERE external_id = '" + id + "';" +
+              (balance > 0 ? "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+                             "SELECT id, 'topup', " +
+                                 std::to_string(balance) + ", 'EUR', " + std::to_string(balance) + ", 'open-" + id +
+                                 "' FROM subscribers WHERE external_id = '" + id + "';"
+                           : std::string()));
+  }
+
+  static long query_long(const std::string& sql) {
+    pqxx::connection c(db_->dsn());
+    pqxx::nontransaction n(c);
+    return n.exec(sql)[0][0].as<long>();
+  }
+  static long balance(const std::string& id) {
+    return query_long("SELECT balance FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
+                      "WHERE s.external_id = '" + id + "'");
+  }
+  static long held(const std::string& id) {
+    return query_long("SELECT coalesce(sum(money), 0) FROM reservations r JOIN subscribers s ON "
+                      "s.id = r.subscriber_id WHERE s.external_id = '" + id + "'");
+  }
+  /// The ledger adds up: movements = balance, holds = reservations.
+  static void expect_ledger_consistent(const std::string& id) {
+    const std::string sub = "(SELECT id FROM subscribers WHERE external_id = '" + id + "')";
+    EXPECT_EQ(query_long("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('topup','debit','adjustment') "
+                         "AND subscriber_id = " + sub),
+              balance(id));
+    EXPECT_EQ(query_long("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('reserve','release') "
+                         "AND subscriber_id = " + sub),
+              held(id));
+  }
+
+  Message ccr(const std::string& sid, std::uint32_t type, std::uint32_t number) {
+    return gy::ccr(sid, peer_->config().origin_host, peer_->config().origin_realm, type, number);
+  }
+  Message initial(const std::string& sid, const std::string& msisdn, std::vector<Avp> msccs) {
+    Message m = ccr(sid, gy::kInitial, 0);
+    m.add(gy::subscription_id(0, msisdn));
+    for (auto& x : msccs) m.add(std::move(x));
+    return m;
+  }
+  Message send(Message m) {
+    auto a = peer_->request(std::move(m), std::chrono::seconds(10));
+    if (!a) throw std::runtime_error("no answer");
+    return *a;
+  }
+
+  static std::uint32_t rc(const Avp& mscc) { return mscc.child(code::ResultCode)->as_u32(); }
+  static std::optional<std::uint64_t> granted_octets(const Avp& mscc) {
+    auto gsu = mscc.child(code::Gsu);
+    if (!gsu) return std::nullopt;
+    auto t = gsu->child(code::CcTotalOctets);
+    return t ? std::optional(t->as_u64()) : std::nullopt;
+  }
+
+  static TestDatabase* db_;
+  static FdDaemon* daemon_;
+  std::unique_ptr<dia::Peer> peer_;
+};
+
+TestDatabase* GyEndToEnd::db_ = nullptr;
+FdDaemon* GyEndToEnd::daemon_ = nullptr;
+
+TEST_F(GyEndToEnd, FullSessionChargesExactlyAndBalancesAddUp) {
+  subscriber("full", "491710000001", 1000);
+  const std::string sid = peer_->new_session_id("full");
+  Message a = send(initial(sid, "491710000001", {gy::mscc(kData), gy::mscc(kVoice)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(a.find(code::CcRequestType)->as_u32(), 1u);
+  EXPECT_EQ(a.find(code::CcRequestNumber)->as_u32(), 0u);
+  EXPECT_EQ(a.find(code::AuthApplicationId)->as_u32(), 4u);
+  auto msccs = gy::answer_msccs(a);
+  ASSERT_EQ(msccs.size(), 2u);
+  EXPECT_EQ(rc(msccs[0]), 2001u);
+  EXPECT_EQ(granted_octets(msccs[0]), 10 * MiB);
+  EXPECT_EQ(msccs[0].child(code::ValidityTime)->as_u32(), 600u);
+  EXPECT_EQ(msccs[0].child(code::VolumeQuotaThreshold, dia::kVendor3gpp)->as_u32(), MiB);
+  EXPECT_EQ(msccs[0].child(code::QuotaHoldingTime, dia::kVendor3gpp)->as_u32(), 300u);
+  EXPECT_EQ(msccs[0].child(code::QuotaConsumptionTime, dia::kVendor3gpp)->as_u32(), 30u);
+  EXPECT_EQ(msccs[1].child(code::Gsu)->child(code::CcTime)->as_u32(), 300u);
+  EXPECT_EQ(msccs[1].child(code::TimeQuotaThreshold, dia::kVendor3gpp)->as_u32(), 60u);
+  EXPECT_FALSE(msccs[0].child(code::Fui));
+  EXPECT_EQ(held("full"), 20 + 25);
+
+  // Update: 3 MiB + 1 byte used (4 started MiB = 8), 90 s of voice (2 minutes = 10).
+  Message u = ccr(sid, gy::kUpdate, 1);
+  u.add(gy::mscc(kData, gy::Units{}, {gy::octets(3 * MiB + 1)}));
+  u.add(gy::mscc(kVoice, std::nullopt, {gy::seconds(90)}));
+  a = send(u);
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(balance("full"), 1000 - 8 - 10);
+  EXPECT_EQ(held("full"), 20);  // data re-granted, voice released
+
+  // Termination with directions only (Open5GS style).
+  Message t = ccr(sid, gy::kTermination, 2);
+  t.add(gy::mscc(kData, std::nullopt, {gy::directions(MiB, MiB)}));
+  a = send(t);
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(balance("full"), 1000 - 8 - 10 - 4);
+  EXPECT_EQ(held("full"), 0);
+  expect_ledger_consistent("full");
+  EXPECT_EQ(query_long("SELECT count(*) FROM usage_records WHERE session_id = '" + sid + "'"), 3);
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_sessions WHERE id = '" + sid + "' AND state = 'closed'"), 1);
+}
+
+TEST_F(GyEndToEnd, MsccWithoutRatingGroupUsesTheDefault) {
+  subscriber("norg", "491710000002", 1000);
+  Message a = send(initial(peer_->new_session_id(), "491710000002", {gy::mscc(std::nullopt)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto m = gy::answer_msccs(a).at(0);
+  EXPECT_FALSE(m.child(code::RatingGroup));  // mirrors the request
+  EXPECT_EQ(granted_octets(m), 10 * MiB);
+}
+
+TEST_F(GyEndToEnd, RetransmissionIsAnsweredFromStoreAndChargedOnce) {
+  subscriber("retx", "491710000003", 1000);
+  const std::string sid = peer_->new_session_id();
+  ASSERT_EQ(send(initial(sid, "491710000003", {gy::mscc(kData)})).result_code(), 2001u);
+  Message u = ccr(sid, gy::kUpdate, 1);
+  u.add(gy::mscc(kData, gy::Units{}, {gy::octets(5 * MiB)}));
+  Message first = send(u);
+  const long after_first = balance("retx");
+  Message again = u;
+  again.flags |= dia::kFlagRetransmit;
+  again.hop_by_hop = 0;
+  Message second = send(again);
+  Message third = send(u);  // even without the T flag
+  EXPECT_EQ(balance("retx"), after_first);
+  EXPECT_EQ(after_first, 1000 - 10);
+  for (const Message* m : {&second, &third}) {
+    EXPECT_EQ(m->result_code(), first.result_code());
+    EXPECT_EQ(dia::encode_avps(gy::answer_msccs(*m)), dia::encode_avps(gy::answer_msccs(first)));
+  }
+  expect_ledger_consistent("retx");
+}
+
+TEST_F(GyEndToEnd, UnknownBlockedAndBrokeSubscribers) {
+  subscriber("blocked", "491710000004", 1000, "", "blocked");
+  subscriber("broke", "491710000005", 0);
+  EXPECT_EQ(send(initial(peer_->new_session_id(), "491719999999", {gy::mscc(kData)})).result_code(), 5030u);
+  EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000004", {gy::mscc(kData)})).result_code(), 4010u);
+  EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000005", {gy::mscc(kData)})).result_code(), 4012u);
+}
+
+TEST_F(GyEndToEnd, LastAffordableGrantCarriesFinalUnitIndication) {
+  subscriber("last", "491710000006", 5);  // 2 MiB affordable
+  Message a = send(initial(peer_->new_session_id(), "491710000006", {gy::mscc(kData)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto m = gy::answer_msccs(a).at(0);
+  EXPECT_EQ(granted_octets(m), 2 * MiB);
+  ASSERT_TRUE(m.child(code::Fui));
+  EXPECT_EQ(m.child(code::Fui)->child(code::FinalUnitAction)->as_u32(), 0u);  // TERMINATE
+}
+
+TEST_F(GyEndToEnd, PerRatingGroupFailureStaysInItsMscc) {
+  subscriber("multi", "491710000007", 1000);
+  Message a = send(initial(peer_->new_session_id(), "491710000007", {gy::mscc(kData), gy::mscc(99)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto msccs = gy::answer_msccs(a);
+  EXPECT_EQ(rc(msccs.at(0)), 2001u);
+  EXPECT_EQ(rc(msccs.at(1)), 5031u);  // RATING_FAILED: the plan has no RG 99
+}
+
+TEST_F(GyEndToEnd, HotlineRedirectThenRarAfterTopUp) {
+  subscriber("hot", "491710000008", 0, "portal");
+  const std::string sid = peer_->new_session_id();
+  Message a = send(initial(sid, "491710000008", {gy::mscc(kData)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto m = gy::answer_msccs(a).at(0);
+  EXPECT_FALSE(m.child(code::Gsu));
+  EXPECT_EQ(m.child(code::ValidityTime)->as_u32(), 120u);
+  auto fui = m.child(code::Fui);
+  ASSERT_TRUE(fui);
+  EXPECT_EQ(fui->child(code::FinalUnitAction)->as_u32(), 1u);  // REDIRECT
+  EXPECT_EQ(fui->child(code::RedirectServer)->child(code::RedirectServerAddress)->as_str(),
+            "http://portal.localdomain/topup");
+
+  // A top-up (plain SQL, as an operator's billing system might do it).
+  const std::size_t before = peer_->received_requests().size();
+  db_->exec("UPDATE accounts SET balance = balance + 500 WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'hot');"
+            "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+            "SELECT subscriber_id, 'topup', 500, 'EUR', balance, 'hot-1' FROM accounts WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'hot');");
+  ASSERT_TRUE(peer_->wait_for_requests(before + 1, std::chrono::seconds(10)));
+  const Message rar = peer_->received_requests().back();
+  EXPECT_EQ(rar.code, code::RAR);
+  EXPECT_EQ(rar.find(code::SessionId)->as_str(), sid);
+  EXPECT_EQ(rar.find(code::AuthApplicationId)->as_u32(), 4u);
+  EXPECT_EQ(rar.find(code::ReAuthRequestType)->as_u32(), 0u);
+  EXPECT_EQ(rar.find(code::DestinationHost)->as_str(), "pgw.localdomain");
+  ASSERT_TRUE(rar.find(code::RatingGroup));  // the portal policy has rating-group-in-disconnect
+  EXPECT_EQ(rar.find(code::RatingGroup)->as_u32(), kData);
+
+  // The client comes back with CCR-U and gets quota.
+  Message u = ccr(sid, gy::kUpdate, 1);
+  u.add(gy::mscc(kData));
+  a = send(u);
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(granted_octets(gy::answer_msccs(a).at(0)), 10 * MiB);
+}
+
+TEST_F(GyEndToEnd, BlockSendsAbortSession) {
+  subscriber("toblock", "491710000009", 1000);
+  const std::string sid = peer_->new_session_id();
+  ASSERT_EQ(send(initial(sid, "491710000009", {gy::mscc(kData)})).result_code(), 2001u);
+  const std::size_t before = peer_->received_requests().size();
+  db_->exec("UPDATE subscribers SET status = 'blocked', status_reason = 'fraud' WHERE external_id = 'toblock'");
+  ASSERT_TRUE(peer_->wait_for_requests(before + 1, std::chrono::seconds(10)));
+  const Message asr = peer_->received_requests().back();
+  EXPECT_EQ(asr.code, code::ASR);
+  EXPECT_EQ(asr.find(code::SessionId)->as_str(), sid);
+  // The client's next update is refused with the denied code, usage still charged.
+  Message u = ccr(sid, gy::kUpdate, 1);
+  u.add(gy::mscc(kData, gy::Units{}, {gy::octets(MiB)}));
+  EXPECT_EQ(send(u).result_code(), 4010u);
+  EXPECT_EQ(balance("toblock"), 1000 - 2);
+  expect_ledger_consistent("toblock");
+}
+
+TEST_F(GyEndToEnd, EventDirectDebitChargesOnce) {
+  subscriber("event", "491710000010", 100);
+  const std::string sid = peer_->new_session_id();
+  Message e = ccr(sid, gy::kEvent, 0);
+  e.add(gy::subscription_id(0, "491710000010"));
+  e.add(Avp::u32(code::RequestedAction, 0));
+  e.add(gy::mscc(kVoice, gy::seconds(120)));
+  Message a = send(e);
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(gy::answer_msccs(a).at(0).child(code::Gsu)->child(code::CcTime)->as_u32(), 120u);
+  EXPECT_EQ(send(e).result_code(), 2001u);  // replay
+  EXPECT_EQ(balance("event"), 100 - 10);
+  expect_ledger_consistent("event");
+}
+
+TEST_F(GyEndToEnd, MalformedRequestsGetTheRightCodes) {
+  subscriber("bad", "491710000011", 1000);
+  // Unknown session for an update.
+  Message u = ccr("pgw.localdomain;nope;1", gy::kUpdate, 1);
+  u.add(gy::mscc(kData));
+  EXPECT_EQ(send(u).result_code(), 5002u);
+  // Bad CC-Request-Type value.
+  Message bad_type = ccr(peer_->new_session_id(), 9, 0);
+  bad_type.add(gy::subscription_id(0, "491710000011"));
+  Message a = send(bad_type);
+  EXPECT_EQ(a.result_code(), 5004u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  EXPECT_TRUE(a.find(code::FailedAvp)->child(code::CcRequestType));
+  // Initial without Subscription-Id.
+  Message no_sub = ccr(peer_->new_session_id(), gy::kInitial, 0);
+  no_sub.add(gy::mscc(kData));
+  a = send(no_sub);
+  EXPECT_EQ(a.result_code(), 5005u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  EXPECT_TRUE(a.find(code::FailedAvp)->child(code::SubscriptionId));
+  // Missing CC-Request-Number: freeDiameter's own rule check answers 5005.
+  Message no_number = ccr(peer_->new_session_id(), gy::kInitial, 0);
+  no_number.avps.erase(no_number.avps.end() - 1);
+  EXPECT_EQ(send(no_number).result_code(), 5005u);
+  // The daemon is still there.
+  EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000011", {gy::mscc(kData)})).result_code(), 2001u);
+}
+
+TEST_F(GyEndToEnd, SilentSessionIsReleasedBySupervision) {
+  subscriber("silent", "491710000012", 1000, "short");
+  const std::string sid = peer_->new_session_id();
+  ASSERT_EQ(send(initial(sid, "491710000012", {gy::mscc(kData)})).result_code(), 2001u);
+  EXPECT_EQ(held("silent"), 20);
+  for (int i = 0; i < 50 && held("silent") != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(held("silent"), 0);
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_sessions WHERE id = '" + sid +
+                       "' AND state = 'closed' AND close_reason = 'supervision'"),
+            1);
+  expect_ledger_consistent("silent");
+}
+
+TEST_F(GyEndToEnd, DatabaseUnreachableAnswersPromptly) {
+  // A second daemon whose database is gone after start-up.
+  TestDatabase lost;
+  const std::string toml = "[database]\ndsn = \"" + lost.dsn() +
+                           "\"\npool_size = 2\nconnect_timeout_ms = 1000\n[gy]\ndefault_rating_group = 10\n";
+  FdDaemonOptions o;
+  o.executable = OCS_FREEDIAMETERD;
+  o.extension_dir = OCS_FD_EXTENSION_DIR;
+  o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
+  o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
+  o.extensions.push_back({OCS_FDX, toml});
+  FdDaemon other(o);
+  {
+    pqxx::connection c(admin_dsn());
+    pqxx::nontransaction n(c);
+    n.exec("ALTER DATABASE " + n.quote_name(lost.name()) + " ALLOW_CONNECTIONS false");
+    n.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + n.quote(lost.name()));
+  }
+  dia::PeerConfig c;
+  c.port = other.port();
+  c.origin_host = "pgw2.localdomain";
+  dia::Peer p(c);
+  p.connect();
+  const auto started = std::chrono::steady_clock::now();
+  Message m = gy::ccr(p.new_session_id(), "pgw2.localdomain", "localdomain", gy::kInitial, 0);
+  m.add(gy::subscription_id(0, "491710000001"));
+  auto a = p.request(m, std::chrono::seconds(10));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->result_code(), 3004u);
+  EXPECT_TRUE(a->flags & dia::kFlagError);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  p.close();
+  EXPECT_TRUE(other.running());
+  {
+    pqxx::connection c2(admin_dsn());
+    pqxx::nontransaction n(c2);
+    n.exec("ALTER DATABASE " + n.quote_name(lost.name()) + " ALLOW_CONNECTIONS true");
+  }
+}
+
+TEST_F(GyEndToEnd, WiresharkFindsNothingMalformedInAFullScenario) {
+  subscriber("wire", "491710000013", 23);  // the data grant becomes final: FUI on the wire
+  TsharkCapture cap(daemon_->port());
+  const std::string sid = peer_->new_session_id();
+  // Sized RSUs: Wireshark warns "Data is empty" on an empty (legal) RSU.
+  Message a = send(initial(sid, "491710000013", {gy::mscc(kData, gy::octets(20 * MiB)), gy::mscc(kVoice, gy::seconds(60))}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  Message u = ccr(sid, gy::kUpdate, 1);
+  u.add(gy::mscc(kData, gy::octets(MiB), {[] { auto x = gy::octets(MiB); x.tariff_change_usage = 2; return x; }()}));
+  ASSERT_EQ(send(u).result_code(), 2001u);
+  Message t = ccr(sid, gy::kTermination, 2);
+  t.add(gy::mscc(kVoice, std::nullopt, {gy::seconds(30)}));
+  ASSERT_EQ(send(t).result_code(), 2001u);
+  cap.stop();
+  EXPECT_EQ(cap.problems(), std::vector<std::string>{});
+  EXPECT_EQ(cap.count("diameter.cmd.code == 272 && diameter.flags.request == 0"), 3);
+  EXPECT_GE(cap.count("diameter.Final-Unit-Indication"), 1);
+  EXPECT_GE(cap.count("diameter.Volume-Quota-Threshold"), 1);
+}
+
+}  // namespace
+}  // namespace ocs::test
