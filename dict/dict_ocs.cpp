@@ -297,11 +297,7 @@ extern "C" {
 OCS_FDX_EXPORT const char* fd_ext_depends[] = {"dict_ocs", "dict_dcca_3gpp", nullptr};
 
 OCS_FDX_EXPORT int fd_ext_init(int major, int minor, char* conffile) {
-  if (major != FD_PROJECT_VERSION_MAJOR || minor != FD_PROJECT_VERSION_MINOR) {
-    fd_log(FD_LOG_ERROR, "dict_ocs was built for freeDiameter %d.%d, not %d.%d", FD_PROJECT_VERSION_MAJOR,
-           FD_PROJECT_VERSION_MINOR, major, minor);
-    return EINVAL;
-  }
+  if (!ocs::fdx::version_matches("dict_ocs", major, minor)) return EINVAL;
   return dict_ocs_init(conffile);
 }
 }

@@ -56,6 +56,15 @@ inline void log_error(const std::string& s) noexcept { fd_log(FD_LOG_ERROR, "%s"
 inline void log_notice(const std::string& s) noexcept { fd_log(FD_LOG_NOTICE, "%s", s.c_str()); }
 inline void log_debug(const std::string& s) noexcept { fd_log(FD_LOG_DEBUG, "%s", s.c_str()); }
 
+/// fd_ext_init's first check: the daemon runs the freeDiameter version this
+/// module was compiled against. Logs and returns false otherwise.
+inline bool version_matches(const char* module, int major, int minor) noexcept {
+  if (major == FD_PROJECT_VERSION_MAJOR && minor == FD_PROJECT_VERSION_MINOR) return true;
+  fd_log(FD_LOG_ERROR, "%s was built for freeDiameter %d.%d, not %d.%d", module, FD_PROJECT_VERSION_MAJOR,
+         FD_PROJECT_VERSION_MINOR, major, minor);
+  return false;
+}
+
 // ---------------------------------------------------------------- messages --
 struct MsgDeleter {
   void operator()(msg* m) const noexcept { (void)fd_msg_free(m); }

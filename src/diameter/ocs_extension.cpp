@@ -162,11 +162,7 @@ extern "C" {
 OCS_FDX_EXPORT const char* fd_ext_depends[] = {"ocs", "dict_ocs", nullptr};
 
 OCS_FDX_EXPORT int fd_ext_init(int major, int minor, char* conffile) {
-  if (major != FD_PROJECT_VERSION_MAJOR || minor != FD_PROJECT_VERSION_MINOR) {
-    fd_log(FD_LOG_ERROR, "ocs.fdx was built for freeDiameter %d.%d, not %d.%d", FD_PROJECT_VERSION_MAJOR,
-           FD_PROJECT_VERSION_MINOR, major, minor);
-    return EINVAL;
-  }
+  if (!ocs::fdx::version_matches("ocs.fdx", major, minor)) return EINVAL;
   try {
     g_ext = new Extension();
     start(*g_ext, conffile);

@@ -46,6 +46,19 @@ INSERT INTO tariff_periods (plan_rating_group_id, price_per_block)
   FROM plan_rating_groups g JOIN plans p ON p.id = g.plan_id WHERE p.name = 'flat';
 )SQL";
 
+/// freeDiameterd with the stock dictionaries, dict_ocs.fdx and ocs.fdx
+/// configured by `toml`.
+FdDaemonOptions ocs_daemon(const std::string& toml) {
+  FdDaemonOptions o;
+  o.executable = OCS_FREEDIAMETERD;
+  o.extension_dir = OCS_FD_EXTENSION_DIR;
+  o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
+  o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
+  o.extensions.push_back({OCS_FDX, toml});
+  o.app_threads = 2;
+  return o;
+}
+
 class GyEndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -55,14 +68,7 @@ class GyEndToEnd : public ::testing::Test {
                              "\"\npool_size = 4\n[log]\nlevel = \"info\"\n"
                              "[gy]\ndefault_rating_group = 10\nsupervision_interval_ms = 200\n"
                              "peer_answer_timeout_ms = 2000\n";
-    FdDaemonOptions o;
-    o.executable = OCS_FREEDIAMETERD;
-    o.extension_dir = OCS_FD_EXTENSION_DIR;
-    o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
-    o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
-    o.extensions.push_back({OCS_FDX, toml});
-    o.app_threads = 2;
-    daemon_ = new FdDaemon(o);
+    daemon_ = new FdDaemon(ocs_daemon(toml));
   }
   static void TearDownTestSuite() {
     delete daemon_;
@@ -374,13 +380,7 @@ TEST_F(GyEndToEnd, DatabaseUnreachableAnswersPromptly) {
   TestDatabase lost;
   const std::string toml = "[database]\ndsn = \"" + lost.dsn() +
                            "\"\npool_size = 2\nconnect_timeout_ms = 1000\n[gy]\ndefault_rating_group = 10\n";
-  FdDaemonOptions o;
-  o.executable = OCS_FREEDIAMETERD;
-  o.extension_dir = OCS_FD_EXTENSION_DIR;
-  o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
-  o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
-  o.extensions.push_back({OCS_FDX, toml});
-  FdDaemon other(o);
+  FdDaemon other(ocs_daemon(toml));
   {
     pqxx::connection c(admin_dsn());
     pqxx::nontransaction n(c);

@@ -113,11 +113,7 @@ extern "C" {
 OCS_FDX_EXPORT const char* fd_ext_depends[] = {"ocs_baseline", "dict_ocs", nullptr};
 
 OCS_FDX_EXPORT int fd_ext_init(int major, int minor, char* conffile) {
-  if (major != FD_PROJECT_VERSION_MAJOR || minor != FD_PROJECT_VERSION_MINOR) {
-    fd_log(FD_LOG_ERROR, "ocs_baseline was built for freeDiameter %d.%d, not %d.%d", FD_PROJECT_VERSION_MAJOR,
-           FD_PROJECT_VERSION_MINOR, major, minor);
-    return EINVAL;
-  }
+  if (!ocs::fdx::version_matches("ocs_baseline", major, minor)) return EINVAL;
   return baseline_init(conffile);
 }
 
