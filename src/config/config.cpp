@@ -163,6 +163,7 @@ void parse_gy(Section& s, GyConfig& c) {
   s.boolean("reauth_on_credit", c.reauth_on_credit);
   s.boolean("abort_on_block", c.abort_on_block);
   s.integer("peer_answer_timeout_ms", c.peer_answer_timeout_ms, 100);
+  s.boolean("server_requests_via_relay", c.server_requests_via_relay);
 }
 
 /// The tables a file may contain, in the order they are documented.

@@ -235,6 +235,7 @@ supervision_interval_ms = 1000
 reauth_on_credit = false
 abort_on_block = false
 peer_answer_timeout_ms = 900
+server_requests_via_relay = true
 )"));
   EXPECT_EQ(c.gy.default_rating_group, 10u);
   EXPECT_EQ(c.gy.workers, 6u);
@@ -243,6 +244,8 @@ peer_answer_timeout_ms = 900
   EXPECT_FALSE(c.gy.reauth_on_credit);
   EXPECT_FALSE(c.gy.abort_on_block);
   EXPECT_EQ(c.gy.peer_answer_timeout_ms, 900);
+  EXPECT_TRUE(c.gy.server_requests_via_relay);
+  EXPECT_FALSE(defaults().gy.server_requests_via_relay);
   EXPECT_EQ(load(write("")).gy.queue_limit, defaults().gy.queue_limit);
 }
 

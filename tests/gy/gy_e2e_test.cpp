@@ -36,6 +36,8 @@ INSERT INTO policies (name, validity_time, final_unit_action, hotline_url, hotli
                       rating_group_in_disconnect, supervision_time)
 VALUES ('portal', 600, 'redirect', 'http://portal.localdomain/topup', 120, true, 3600);
 INSERT INTO policies (name, validity_time, supervision_time) VALUES ('short', 600, 1);
+INSERT INTO policies (name, validity_time, final_unit_action, restriction_filter_id)
+VALUES ('restrict', 600, 'restrict', 'walled-garden');
 INSERT INTO plans (name, currency, policy_id) SELECT 'flat', 'EUR', id FROM policies WHERE name = 'gy';
 INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant)
   SELECT id, 10, 'octets_total', 1048576, 10485760, 104857600 FROM plans WHERE name = 'flat';
@@ -253,6 +255,30 @@ TEST_F(GyEndToEnd, LastAffordableGrantCarriesFinalUnitIndication) {
   EXPECT_EQ(m.child(code::Fui)->child(code::FinalUnitAction)->as_u32(), 0u);  // TERMINATE
 }
 
+TEST_F(GyEndToEnd, RestrictAccessFinalUnitsCarryTheFilter) {
+  subscriber("restricted", "491710000014", 3, "restrict");  // 1 MiB affordable
+  Message a = send(initial(peer_->new_session_id(), "491710000014", {gy::mscc(kData)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto m = gy::answer_msccs(a).at(0);
+  EXPECT_EQ(granted_octets(m), MiB);
+  auto fui = m.child(code::Fui);
+  ASSERT_TRUE(fui);
+  EXPECT_EQ(fui->child(code::FinalUnitAction)->as_u32(), 2u);  // RESTRICT_ACCESS
+  EXPECT_EQ(fui->child(code::FilterId)->as_str(), "walled-garden");
+}
+
+TEST_F(GyEndToEnd, OneRatingGroupRefusedWhileAnotherIsGranted) {
+  subscriber("split", "491710000015", 20);  // data holds all 20, nothing left for voice
+  Message a = send(initial(peer_->new_session_id(), "491710000015", {gy::mscc(kData), gy::mscc(kVoice)}));
+  ASSERT_EQ(a.result_code(), 2001u);
+  auto msccs = gy::answer_msccs(a);
+  EXPECT_EQ(rc(msccs.at(0)), 2001u);
+  EXPECT_EQ(granted_octets(msccs.at(0)), 10 * MiB);
+  EXPECT_EQ(rc(msccs.at(1)), 4012u);
+  EXPECT_FALSE(msccs.at(1).child(code::Gsu));
+  EXPECT_EQ(held("split"), 20);
+}
+
 TEST_F(GyEndToEnd, PerRatingGroupFailureStaysInItsMscc) {
   subscriber("multi", "491710000007", 1000);
   Message a = send(initial(peer_->new_session_id(), "491710000007", {gy::mscc(kData), gy::mscc(99)}));
@@ -286,6 +312,7 @@ TEST_F(GyEndToEnd, HotlineRedirectThenRarAfterTopUp) {
   ASSERT_TRUE(peer_->wait_for_requests(before + 1, std::chrono::seconds(10)));
   const Message rar = peer_->received_requests().back();
   EXPECT_EQ(rar.code, code::RAR);
+  EXPECT_EQ(rar.app_id, 4u);
   EXPECT_EQ(rar.find(code::SessionId)->as_str(), sid);
   EXPECT_EQ(rar.find(code::AuthApplicationId)->as_u32(), 4u);
   EXPECT_EQ(rar.find(code::ReAuthRequestType)->as_u32(), 0u);
@@ -301,6 +328,44 @@ TEST_F(GyEndToEnd, HotlineRedirectThenRarAfterTopUp) {
   EXPECT_EQ(granted_octets(gy::answer_msccs(a).at(0)), 10 * MiB);
 }
 
+TEST_F(GyEndToEnd, RarToAPeerThatIsGoneIsLoggedAndHarmless) {
+  subscriber("gone", "491710000016", 0, "portal");
+  {
+    dia::PeerConfig c;
+    c.port = daemon_->port();
+    c.origin_host = "pgw-gone.localdomain";
+    dia::Peer gone(c);
+    gone.connect();
+    Message m = gy::ccr(gone.new_session_id(), "pgw-gone.localdomain", "localdomain", gy::kInitial, 0);
+    m.add(gy::subscription_id(0, "491710000016"));
+    m.add(gy::mscc(kData));
+    auto a = gone.request(m, std::chrono::seconds(10));
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->result_code(), 2001u);  // hotlined
+    gone.close();
+  }
+  db_->exec("UPDATE accounts SET balance = balance + 100 WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'gone');"
+            "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+            "SELECT subscriber_id, 'topup', 100, 'EUR', balance, 'gone-1' FROM accounts WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'gone');");
+  // No other client may receive it: freeDiameter answers 3002 locally.
+  const std::string log_line = "RAR session=pgw-gone.localdomain";
+  const auto logged = [&] {
+    const std::string log = daemon_->log();
+    const auto at = log.find(log_line + "");
+    return at != std::string::npos && log.find("refused with 3002", at) != std::string::npos;
+  };
+  for (int i = 0; i < 100 && !logged(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(logged()) << "the undeliverable RAR is logged with 3002 UNABLE_TO_DELIVER";
+  for (const auto& r : peer_->received_requests())
+    EXPECT_EQ(r.find(code::SessionId)->as_str().rfind("pgw-gone.localdomain", 0), std::string::npos)
+        << "a RAR for another client's session reached this one";
+  EXPECT_TRUE(daemon_->running());
+  subscriber("after-gone", "491710000017", 100);
+  EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000017", {gy::mscc(kData)})).result_code(), 2001u);
+}
+
 TEST_F(GyEndToEnd, BlockSendsAbortSession) {
   subscriber("toblock", "491710000009", 1000);
   const std::string sid = peer_->new_session_id();
@@ -310,6 +375,7 @@ TEST_F(GyEndToEnd, BlockSendsAbortSession) {
   ASSERT_TRUE(peer_->wait_for_requests(before + 1, std::chrono::seconds(10)));
   const Message asr = peer_->received_requests().back();
   EXPECT_EQ(asr.code, code::ASR);
+  EXPECT_EQ(asr.app_id, 4u);
   EXPECT_EQ(asr.find(code::SessionId)->as_str(), sid);
   // The client's next update is refused with the denied code, usage still charged.
   Message u = ccr(sid, gy::kUpdate, 1);

@@ -67,6 +67,10 @@ struct GyConfig {
   bool abort_on_block = true;
   /// How long to wait for an RAA or ASA, in ms.
   int peer_answer_timeout_ms = 5000;
+  /// RAR and ASR go only to the connection of the client that opened the
+  /// session (its Origin-Host). Set true when clients reach the OCS through
+  /// a Diameter relay/DRA, so that the relay may carry them.
+  bool server_requests_via_relay = false;
 };
 
 struct Config {

@@ -57,6 +57,28 @@ void on_expired(void* data, DiamId_t /*peer*/, std::size_t /*len*/, msg** reques
   }
 }
 
+/// Outgoing routing: freeDiameter scores every open peer of the realm as a
+/// candidate, so without this a RAR for a client that is gone would reach
+/// another client. Our RAR/ASR go to Destination-Host's own connection only
+/// (unless gy.server_requests_via_relay: then a relay may carry them).
+int route_to_destination_host(void* /*data*/, msg** pmsg, fd_list* candidates) {
+  try {
+    if (!pmsg || !*pmsg) return 0;
+    const msg_hdr* h = fdx::header(*pmsg);
+    if (!(h->msg_flags & CMD_FLAG_REQUEST) || h->msg_appl != 4) return 0;
+    if (h->msg_code != 258 && h->msg_code != 274) return 0;
+    const auto dest = fdx::str_of(fdx::first_child(*pmsg, 293));
+    if (!dest) return 0;
+    for (fd_list* li = candidates->next; li != candidates; li = li->next) {
+      auto* c = reinterpret_cast<rtd_candidate*>(li);
+      if (std::string_view(c->diamid, c->diamidlen) != *dest) c->score += FD_SCORE_NO_DELIVERY;
+    }
+  } catch (...) {
+    // Leave the scores as they are: freeDiameter's own routing decides.
+  }
+  return 0;
+}
+
 }  // namespace
 
 Reauthorizer::Reauthorizer(const config::GyConfig& cfg, std::string dsn, const Dict& dict,
@@ -66,6 +88,8 @@ Reauthorizer::Reauthorizer(const config::GyConfig& cfg, std::string dsn, const D
 Reauthorizer::~Reauthorizer() { stop(); }
 
 void Reauthorizer::start() {
+  if (!cfg_.server_requests_via_relay)
+    fdx::fd_check(fd_rt_out_register(route_to_destination_host, nullptr, 0, &route_), "fd_rt_out_register");
   stop_ = false;
   thread_ = std::thread([this] { run(); });
 }
@@ -73,6 +97,10 @@ void Reauthorizer::start() {
 void Reauthorizer::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (route_) {
+    (void)fd_rt_out_unregister(route_, nullptr);
+    route_ = nullptr;
+  }
 }
 
 void Reauthorizer::run() {
@@ -113,6 +141,8 @@ msg* Reauthorizer::new_request(dict_object* command, const store::OpenSession& s
   msg* m = nullptr;
   fdx::fd_check(fd_msg_new(command, MSGFL_ALLOC_ETEID, &m), "fd_msg_new");
   fdx::MsgPtr owned(m);
+  // Base-protocol commands have no application in the dictionary: say Gy.
+  fdx::header(m)->msg_appl = 4;
   avp* sid = nullptr;
   fdx::fd_check(fd_msg_avp_new(dict_.session_id, 0, &sid), "fd_msg_avp_new");
   avp_value v{};
@@ -153,7 +183,7 @@ void Reauthorizer::send_with_timeout(msg** m, const std::string& what, const std
     log_->warn("gy {} session={}: cannot send: {}", what, session_id, std::strerror(rc));
     return;
   }
-  log_->info("gy {} session={} sent to {}", what, session_id, "peer");
+  log_->info("gy {} session={} sent", what, session_id);
 }
 
 void Reauthorizer::send_rar(const store::OpenSession& s) {

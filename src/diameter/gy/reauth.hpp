@@ -44,6 +44,7 @@ class Reauthorizer {
   const Dict& dict_;
   store::ChargingStore& store_;
   std::shared_ptr<spdlog::logger> log_;
+  fd_rt_out_hdl* route_ = nullptr;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
