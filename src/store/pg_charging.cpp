@@ -3,18 +3,23 @@
 //   (a) find the subscriber (identities, or the session row)
 //   (b) SELECT ... FROM accounts ... FOR UPDATE   -- serialises the subscriber
 //   (c) the stored answer of (session_id, request_key), if any: replay it
-//   (d) load status, plan, policy, buckets, other sessions' holds, this
-//       session's reservations
+//   (d) load status, buckets, other sessions' holds, this session's
+//       reservations; plan and policy from the cache
 //   (e) ocs::evaluate
 //   (f) apply debits, releases, reservations; write the session row
 //   (g) store the answer under (session_id, request_key)
 //   (h) commit
 //
-// Every read in (c)-(d) comes after the lock, in a READ COMMITTED
-// transaction, so it sees everything earlier holders of the lock committed.
+// (a)-(d) are one round trip (ocs_charge_load, which begins the transaction),
+// (f)-(h) another (ocs_charge_apply and COMMIT); see ChargeTx. Every read in
+// (c)-(d) comes after the lock, in a READ COMMITTED transaction, so it sees
+// everything earlier holders of the lock committed.
 #include "ocs/store/pg_store.hpp"
 
+#include <concepts>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,31 +37,14 @@ namespace {
 // Every statement the charging store runs, by name.
 // ---------------------------------------------------------------------------
 namespace stmt {
-constexpr const char* kIdentity = "chg_identity";
-constexpr const char* kSession = "chg_session";
 constexpr const char* kLockAccount = "chg_lock_account";
-constexpr const char* kEvent = "chg_event";
-constexpr const char* kSubscriber = "chg_subscriber";
 constexpr const char* kPlan = "chg_plan";
 constexpr const char* kPlanRatingGroups = "chg_plan_rating_groups";
 constexpr const char* kTariffPeriods = "chg_tariff_periods";
 constexpr const char* kPolicy = "chg_policy";
-constexpr const char* kBuckets = "chg_buckets";
-constexpr const char* kBucketHoldsElsewhere = "chg_bucket_holds_elsewhere";
-constexpr const char* kMoneyElsewhere = "chg_money_elsewhere";
-constexpr const char* kSessionReservations = "chg_session_reservations";
-constexpr const char* kSessionHolds = "chg_session_holds";
-constexpr const char* kDebitBalance = "chg_debit_balance";
-constexpr const char* kDebitBucket = "chg_debit_bucket";
 constexpr const char* kLedger = "chg_ledger";
-constexpr const char* kUsage = "chg_usage";
-constexpr const char* kRelease = "chg_release";
 constexpr const char* kReleaseAll = "chg_release_all";
-constexpr const char* kReserve = "chg_reserve";
-constexpr const char* kOpenSession = "chg_open_session";
-constexpr const char* kTouchSession = "chg_touch_session";
 constexpr const char* kCloseSession = "chg_close_session";
-constexpr const char* kInsertEvent = "chg_insert_event";
 constexpr const char* kExpiredSessions = "chg_expired_sessions";
 constexpr const char* kLockExpired = "chg_lock_expired";
 constexpr const char* kOpenSessions = "chg_open_sessions";
@@ -68,18 +56,13 @@ struct NamedSql {
 };
 
 // Times travel as Unix seconds: to_timestamp($n) in, extract(epoch ...) out.
+// A charge itself runs the functions of sql/migrations/0002_*.sql (see
+// ChargeTx); these statements serve the plan and policy cache, expiry and
+// open_sessions.
 constexpr NamedSql kStatements[] = {
-    {stmt::kIdentity,
-     "SELECT subscriber_id FROM subscriber_identities WHERE kind = $1 AND value = $2"},
-    {stmt::kSession, "SELECT subscriber_id, state = 'open' FROM charging_sessions WHERE id = $1"},
     // The lock that serialises every charging operation of one subscriber.
     {stmt::kLockAccount,
      "SELECT balance, credit_limit, currency FROM accounts WHERE subscriber_id = $1 FOR UPDATE"},
-    {stmt::kEvent,
-     "SELECT outcome FROM charging_events WHERE session_id = $1 AND request_key = $2"},
-    {stmt::kSubscriber,
-     "SELECT s.external_id, s.status, s.plan_id, coalesce(s.policy_id, p.policy_id) "
-     "FROM subscribers s JOIN plans p ON p.id = s.plan_id WHERE s.id = $1"},
     {stmt::kPlan, "SELECT name, currency, utc_offset_minutes FROM plans WHERE id = $1"},
     {stmt::kPlanRatingGroups,
      "SELECT id, rating_group, unit, block_units, rounding, default_grant, max_grant "
@@ -98,75 +81,14 @@ constexpr NamedSql kStatements[] = {
      "rate_limit_scaling_percent, final_unit_action, hotline_url, restriction_filter_id, "
      "hotline_validity_time, supervision_time, ignore_requested_units "
      "FROM policies WHERE id = $1"},
-    {stmt::kBuckets,
-     "SELECT id, rating_group, unit_family, remaining, "
-     "extract(epoch FROM valid_from)::bigint, extract(epoch FROM valid_until)::bigint "
-     "FROM buckets WHERE subscriber_id = $1 ORDER BY valid_until NULLS LAST, id"},
-    // $2 NULL (an Event request): every session's holds count as elsewhere.
-    {stmt::kBucketHoldsElsewhere,
-     "SELECT (h->>'bucket')::bigint, sum((h->>'units')::bigint)::bigint "
-     "FROM reservations r CROSS JOIN LATERAL jsonb_array_elements(r.bucket_holds) h "
-     "WHERE r.subscriber_id = $1 AND r.session_id IS DISTINCT FROM $2 GROUP BY 1"},
-    {stmt::kMoneyElsewhere,
-     "SELECT coalesce(sum(money), 0)::bigint FROM reservations "
-     "WHERE subscriber_id = $1 AND session_id IS DISTINCT FROM $2"},
-    {stmt::kSessionReservations,
-     "SELECT rating_group, unit, granted_units, money, extract(epoch FROM granted_at)::bigint, "
-     "extract(epoch FROM tariff_change_at)::bigint "
-     "FROM reservations WHERE session_id = $1 ORDER BY rating_group"},
-    {stmt::kSessionHolds,
-     "SELECT r.rating_group, (h.value->>'bucket')::bigint, (h.value->>'units')::bigint "
-     "FROM reservations r "
-     "CROSS JOIN LATERAL jsonb_array_elements(r.bucket_holds) WITH ORDINALITY h "
-     "WHERE r.session_id = $1 ORDER BY r.rating_group, h.ordinality"},
-    {stmt::kDebitBalance,
-     "UPDATE accounts SET balance = balance - $2, updated_at = now() "
-     "WHERE subscriber_id = $1 RETURNING balance"},
-    {stmt::kDebitBucket,
-     "UPDATE buckets SET remaining = remaining - $3 WHERE id = $1 AND subscriber_id = $2 "
-     "RETURNING remaining"},
     {stmt::kLedger,
      "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, session_id, "
      "request_key, rating_group) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
-    {stmt::kUsage,
-     "INSERT INTO usage_records (session_id, request_key, subscriber_id, rating_group, unit, "
-     "units, input_octets, output_octets, total_octets, seconds, events, cost, bucket_units, "
-     "currency, usage_start) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, to_timestamp($15))"},
-    {stmt::kRelease,
-     "DELETE FROM reservations WHERE session_id = $1 AND rating_group = $2 RETURNING money"},
     {stmt::kReleaseAll,
      "DELETE FROM reservations WHERE session_id = $1 RETURNING rating_group, money"},
-    {stmt::kReserve,
-     "INSERT INTO reservations (session_id, rating_group, subscriber_id, unit, granted_units, "
-     "money, bucket_holds, granted_at, tariff_change_at) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, to_timestamp($8), to_timestamp($9))"},
-    // Initial: a new session, the same session again, or a closed id reused.
-    {stmt::kOpenSession,
-     "INSERT INTO charging_sessions (id, subscriber_id, protocol, credit_state, origin_host, "
-     "origin_realm, nas_address, last_request_key, created_at, last_seen, expires_at, client_info) "
-     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), to_timestamp($9), "
-     "to_timestamp($10), jsonb_build_object('exhausted_rating_groups', $11::jsonb)) "
-     "ON CONFLICT (id) DO UPDATE SET subscriber_id = EXCLUDED.subscriber_id, "
-     "protocol = EXCLUDED.protocol, state = 'open', credit_state = EXCLUDED.credit_state, "
-     "client_info = EXCLUDED.client_info, "
-     "origin_host = EXCLUDED.origin_host, origin_realm = EXCLUDED.origin_realm, "
-     "nas_address = EXCLUDED.nas_address, last_request_key = EXCLUDED.last_request_key, "
-     "last_seen = EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at, "
-     "closed_at = NULL, close_reason = NULL"},
-    {stmt::kTouchSession,
-     "UPDATE charging_sessions SET credit_state = $2, last_request_key = $3, "
-     "last_seen = to_timestamp($4), expires_at = to_timestamp($5), "
-     "client_info = client_info || jsonb_build_object('exhausted_rating_groups', $9::jsonb), "
-     "origin_host = coalesce($6, origin_host), origin_realm = coalesce($7, origin_realm), "
-     "nas_address = coalesce($8, nas_address) WHERE id = $1"},
     {stmt::kCloseSession,
      "UPDATE charging_sessions SET state = 'closed', closed_at = to_timestamp($2), "
      "close_reason = $3 WHERE id = $1"},
-    // No row back: a concurrent duplicate committed first.
-    {stmt::kInsertEvent,
-     "INSERT INTO charging_events (session_id, request_key, subscriber_id, kind, outcome) "
-     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, request_key) DO NOTHING RETURNING 1"},
     {stmt::kExpiredSessions,
      "SELECT id, subscriber_id FROM charging_sessions "
      "WHERE state = 'open' AND expires_at < to_timestamp($1) ORDER BY expires_at LIMIT $2"},
@@ -245,12 +167,6 @@ E from_sql(const SqlName<E> (&names)[N], const pqxx::field& f) {
 // ---------------------------------------------------------------------------
 std::int64_t epoch(TimePoint t) { return t.time_since_epoch().count(); }
 
-/// Unix seconds as text, so that a null time binds as SQL NULL.
-std::optional<std::string> opt_epoch(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return std::to_string(epoch(*t));
-}
-
 TimePoint from_epoch(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
 
 template <class T>
@@ -262,11 +178,6 @@ std::optional<T> opt(const pqxx::field& f) {
 std::optional<TimePoint> opt_time(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return from_epoch(f.as<std::int64_t>());
-}
-
-std::optional<std::string> non_empty(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  return s;
 }
 
 std::string holds_json(const std::vector<BucketUnits>& holds) {
@@ -315,8 +226,9 @@ struct Account {
   std::string currency;
 };
 
-/// (b): blocks until no other transaction holds the subscriber's account.
-std::optional<Account> lock_account(pqxx::work& tx, std::int64_t subscriber_id) {
+/// Expiry's (b): blocks until no other transaction holds the subscriber's
+/// account. A charge takes the same lock inside ocs_charge_load.
+std::optional<Account> lock_account(pqxx::transaction_base& tx, std::int64_t subscriber_id) {
   const auto r = tx.exec_prepared(stmt::kLockAccount, subscriber_id);
   if (r.empty()) return std::nullopt;
   return Account{subscriber_id, r[0][0].as<Money>(), r[0][1].as<Money>(), r[0][2].as<std::string>()};
@@ -329,22 +241,13 @@ struct LedgerEntry {
   std::optional<std::uint32_t> rating_group;
 };
 
-void write_ledger(pqxx::work& tx, const Account& a, const std::string& session_id, const LedgerEntry& e) {
+void write_ledger(pqxx::transaction_base& tx, const Account& a, const std::string& session_id,
+                  const LedgerEntry& e) {
   tx.exec_prepared(stmt::kLedger, a.subscriber_id, e.kind, e.amount, a.currency, a.balance, session_id,
                    e.request_key, e.rating_group);
 }
 
-/// Ends one rating group's reservation; returns the money it held.
-Money release(pqxx::work& tx, const Account& a, const std::string& session_id, std::uint32_t rg,
-              const std::optional<std::string>& request_key) {
-  const auto r = tx.exec_prepared(stmt::kRelease, session_id, rg);
-  if (r.empty()) return 0;
-  const auto held = r[0][0].as<Money>();
-  if (held != 0) write_ledger(tx, a, session_id, {"release", -held, request_key, rg});
-  return held;
-}
-
-Money release_all(pqxx::work& tx, const Account& a, const std::string& session_id,
+Money release_all(pqxx::transaction_base& tx, const Account& a, const std::string& session_id,
                   const std::optional<std::string>& request_key) {
   Money total = 0;
   for (const auto& row : tx.exec_prepared(stmt::kReleaseAll, session_id)) {
@@ -355,47 +258,14 @@ Money release_all(pqxx::work& tx, const Account& a, const std::string& session_i
   return total;
 }
 
-void close_session(pqxx::work& tx, const std::string& session_id, TimePoint now, const std::string& reason) {
+void close_session(pqxx::transaction_base& tx, const std::string& session_id, TimePoint now,
+                   const std::string& reason) {
   tx.exec_prepared(stmt::kCloseSession, session_id, epoch(now), reason);
 }
 
 // ---------------------------------------------------------------------------
-// Loading what evaluate needs (d).
+// Plans and policies, read when the cache misses.
 // ---------------------------------------------------------------------------
-std::optional<std::int64_t> resolve_identities(pqxx::work& tx, const std::vector<Identity>& ids) {
-  for (const auto& id : ids) {
-    const auto r = tx.exec_prepared(stmt::kIdentity, sql_name(kIdentityKinds, id.kind), id.value);
-    if (!r.empty()) return r[0][0].as<std::int64_t>();
-  }
-  return std::nullopt;
-}
-
-struct SessionRow {
-  std::int64_t subscriber_id = 0;
-  bool open = false;
-};
-
-std::optional<SessionRow> read_session(pqxx::work& tx, const std::string& session_id) {
-  const auto r = tx.exec_prepared(stmt::kSession, session_id);
-  if (r.empty()) return std::nullopt;
-  return SessionRow{r[0][0].as<std::int64_t>(), r[0][1].as<bool>()};
-}
-
-struct SubscriberRow {
-  std::string external_id;
-  SubscriberStatus status = SubscriberStatus::Active;
-  std::int64_t plan_id = 0;
-  std::int64_t policy_id = 0;
-};
-
-SubscriberRow read_subscriber(pqxx::work& tx, std::int64_t subscriber_id) {
-  const auto r = tx.exec_prepared(stmt::kSubscriber, subscriber_id);
-  if (r.empty())
-    throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(subscriber_id) + " not found");
-  return SubscriberRow{r[0][0].as<std::string>(), from_sql(kStatuses, r[0][1]), r[0][2].as<std::int64_t>(),
-                       r[0][3].as<std::int64_t>()};
-}
-
 RatingGroupTariff tariff_from(const pqxx::row& row) {
   RatingGroupTariff t;
   t.rating_group = opt<std::uint32_t>(row[1]);
@@ -417,7 +287,7 @@ TariffPeriod period_from(const pqxx::row& row) {
   return p;
 }
 
-Plan read_plan(pqxx::work& tx, std::int64_t plan_id) {
+Plan read_plan(pqxx::transaction_base& tx, std::int64_t plan_id) {
   const auto r = tx.exec_prepared(stmt::kPlan, plan_id);
   if (r.empty()) throw StoreError(StoreError::Kind::NotFound, "plan " + std::to_string(plan_id) + " not found");
   Plan plan;
@@ -435,7 +305,7 @@ Plan read_plan(pqxx::work& tx, std::int64_t plan_id) {
   return plan;
 }
 
-Policy read_policy(pqxx::work& tx, std::int64_t policy_id) {
+Policy read_policy(pqxx::transaction_base& tx, std::int64_t policy_id) {
   const auto r = tx.exec_prepared(stmt::kPolicy, policy_id);
   if (r.empty())
     throw StoreError(StoreError::Kind::NotFound, "policy " + std::to_string(policy_id) + " not found");
@@ -465,71 +335,241 @@ Policy read_policy(pqxx::work& tx, std::int64_t policy_id) {
   return p;
 }
 
-/// Buckets, each with the units other sessions hold of it.
-std::vector<Bucket> read_buckets(pqxx::work& tx, std::int64_t subscriber_id,
-                                 const std::optional<std::string>& own_session) {
-  std::map<std::int64_t, std::uint64_t> held;
-  for (const auto& row : tx.exec_prepared(stmt::kBucketHoldsElsewhere, subscriber_id, own_session))
-    held[row[0].as<std::int64_t>()] = row[1].as<std::uint64_t>();
-  std::vector<Bucket> buckets;
-  for (const auto& row : tx.exec_prepared(stmt::kBuckets, subscriber_id)) {
-    Bucket b;
-    b.id = row[0].as<std::int64_t>();
-    b.rating_group = opt<std::uint32_t>(row[1]);
-    b.family = from_sql(kFamilies, row[2]);
-    b.remaining = row[3].as<std::uint64_t>();
-    const auto h = held.find(b.id);
-    b.reserved_elsewhere = h == held.end() ? 0 : h->second;
-    b.valid_from = opt_time(row[4]);
-    b.valid_until = opt_time(row[5]);
-    buckets.push_back(b);
-  }
-  return buckets;
-}
-
-SessionState read_reservations(pqxx::work& tx, const std::string& session_id) {
-  SessionState s;
-  for (const auto& row : tx.exec_prepared(stmt::kSessionReservations, session_id)) {
-    Reservation r;
-    r.rating_group = row[0].as<std::uint32_t>();
-    r.unit = from_sql(kUnits, row[1]);
-    r.granted_units = row[2].as<std::uint64_t>();
-    r.money = row[3].as<Money>();
-    r.granted_at = from_epoch(row[4].as<std::int64_t>());
-    r.tariff_change_at = opt_time(row[5]);
-    s.reservations.push_back(r);
-  }
-  for (const auto& row : tx.exec_prepared(stmt::kSessionHolds, session_id)) {
-    const auto rg = row[0].as<std::uint32_t>();
-    for (auto& r : s.reservations)
-      if (r.rating_group == rg)
-        r.bucket_holds.push_back(BucketUnits{row[1].as<std::int64_t>(), row[2].as<std::uint64_t>()});
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------------------
-// One charging transaction.
+// One charging transaction, in two round trips:
+//
+//   1. "BEGIN; SELECT * FROM ocs_charge_load(...)"   (a)-(d), the lock first
+//   2. "SELECT ocs_charge_apply(...); COMMIT"        (f)-(h)
+//
+// with (e), ocs::evaluate, in between. Both functions are in
+// sql/migrations/0002_charge_round_trips.sql: they read and write, the core
+// decides. Plans and policies come from ChargingConfigCache, keyed by the
+// config_version that round trip 1 reads after the lock; a miss costs one
+// more round trip per statement, inside the same transaction.
+//
+// The transaction is begun and ended by hand on pqxx::nontransaction, so
+// charge_once rolls it back on any error, and a failure of round trip 2
+// that loses the connection is an in-doubt commit.
 // ---------------------------------------------------------------------------
+constexpr const char* kEventRaceState = "OC001";   // ocs_charge_apply: key taken
+constexpr const char* kBucketGoneState = "OC002";  // ocs_charge_apply: bucket gone
+
+/// Sends `sql` (one or more statements) as one simple query; the result of
+/// the last statement.
+pqxx::result round_trip(pqxx::connection& c, const std::string& sql) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec(sql);
+  n.commit();
+  return r;
+}
+
+void rollback_quietly(pqxx::connection& c) noexcept {
+  try {
+    round_trip(c, "ROLLBACK");
+  } catch (...) {
+    // A dead connection has rolled back on the server; the pool drops it.
+  }
+}
+
+/// libpqxx 6 silently re-opens a broken connection on its next use. A
+/// transaction spread over several round trips must never go on over a new
+/// connection: its writes would run without BEGIN and without the lock.
+void forbid_reconnect(pqxx::connection& c) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  c.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+}
+
+struct SessionRow {
+  std::int64_t subscriber_id = 0;
+  bool open = false;
+};
+
+struct SubscriberRow {
+  std::string external_id;
+  SubscriberStatus status = SubscriberStatus::Active;
+  std::int64_t plan_id = 0;
+  std::int64_t policy_id = 0;
+};
+
+/// What ocs_charge_load returned (its rows are documented in the migration).
+struct Loaded {
+  bool owner_found = true;
+  std::optional<std::int64_t> no_account;
+  std::optional<std::string> stored_outcome;
+  std::optional<Account> account;
+  Money reserved_elsewhere = 0;
+  std::int64_t config_version = 0;
+  std::optional<SessionRow> session;
+  std::optional<SubscriberRow> subscriber;
+  std::vector<Bucket> buckets;  // each with the units other sessions hold
+  SessionState mine;            // this session's reservations, if it is open
+};
+
+Loaded parse_loaded(const pqxx::result& rows) {
+  Loaded l;
+  for (const auto& row : rows) {
+    const std::string_view tag = row[0].c_str();
+    if (tag == "account") {
+      l.account = Account{row[1].as<std::int64_t>(), row[2].as<Money>(), row[3].as<Money>(),
+                          row[7].as<std::string>()};
+      l.reserved_elsewhere = row[4].as<Money>();
+      l.config_version = row[5].as<std::int64_t>();
+    } else if (tag == "bucket") {
+      Bucket b;
+      b.id = row[1].as<std::int64_t>();
+      b.rating_group = opt<std::uint32_t>(row[2]);
+      b.remaining = row[3].as<std::uint64_t>();
+      b.reserved_elsewhere = row[4].as<std::uint64_t>();
+      b.valid_from = opt_time(row[5]);
+      b.valid_until = opt_time(row[6]);
+      b.family = from_sql(kFamilies, row[7]);
+      l.buckets.push_back(b);
+    } else if (tag == "reservation") {
+      Reservation r;
+      r.rating_group = row[1].as<std::uint32_t>();
+      r.granted_units = row[2].as<std::uint64_t>();
+      r.money = row[3].as<Money>();
+      r.granted_at = from_epoch(row[4].as<std::int64_t>());
+      r.tariff_change_at = opt_time(row[5]);
+      r.unit = from_sql(kUnits, row[7]);
+      l.mine.reservations.push_back(r);
+    } else if (tag == "hold") {
+      const auto rg = row[1].as<std::uint32_t>();
+      for (auto& r : l.mine.reservations)
+        if (r.rating_group == rg)
+          r.bucket_holds.push_back(BucketUnits{row[2].as<std::int64_t>(), row[3].as<std::uint64_t>()});
+    } else if (tag == "session") {
+      l.session = SessionRow{row[1].as<std::int64_t>(), row[2].as<int>() != 0};
+    } else if (tag == "subscriber") {
+      l.subscriber = SubscriberRow{row[7].as<std::string>(), from_sql(kStatuses, row[8]),
+                                   row[1].as<std::int64_t>(), row[2].as<std::int64_t>()};
+    } else if (tag == "replay") {
+      l.stored_outcome = row[7].as<std::string>();
+    } else if (tag == "no_owner") {
+      l.owner_found = false;
+    } else if (tag == "no_account") {
+      l.no_account = row[1].as<std::int64_t>();
+    } else {
+      throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned a row tagged '" + std::string(tag) + "'");
+    }
+  }
+  return l;
+}
+
+std::string number(std::integral auto n) { return std::to_string(n); }
+
+template <class T>
+std::string opt_number(const std::optional<T>& n) {
+  return n ? std::to_string(*n) : std::string("null");
+}
+
+/// The debits as ocs_charge_apply's p_debits: numbers and schema names only.
+std::string debits_json(const std::vector<Debit>& debits) {
+  std::string json = "[";
+  for (const auto& d : debits) {
+    if (json.size() > 1) json += ',';
+    const auto& u = d.reported;
+    json += "{\"rating_group\":" + number(d.rating_group) + ",\"unit\":\"" + sql_name(kUnits, d.unit) +
+            "\",\"units\":" + number(d.units) + ",\"cost\":" + number(d.cost) +
+            ",\"usage_start\":" + number(epoch(d.usage_start)) + ",\"input_octets\":" + opt_number(u.input_octets) +
+            ",\"output_octets\":" + opt_number(u.output_octets) + ",\"total_octets\":" + opt_number(u.total_octets) +
+            ",\"seconds\":" + opt_number(u.seconds) + ",\"events\":" + opt_number(u.events) +
+            ",\"buckets\":" + holds_json(d.bucket_uses) + "}";
+  }
+  return json + "]";
+}
+
+/// The new reservations as ocs_charge_apply's p_reservations.
+std::string reservations_json(const std::vector<Reservation>& reservations) {
+  std::string json = "[";
+  for (const auto& r : reservations) {
+    if (json.size() > 1) json += ',';
+    json += "{\"rating_group\":" + number(r.rating_group) + ",\"unit\":\"" + sql_name(kUnits, r.unit) +
+            "\",\"granted_units\":" + number(r.granted_units) + ",\"money\":" + number(r.money) +
+            ",\"bucket_holds\":" + holds_json(r.bucket_holds) + ",\"granted_at\":" + number(epoch(r.granted_at)) +
+            ",\"tariff_change_at\":" +
+            (r.tariff_change_at ? number(epoch(*r.tariff_change_at)) : std::string("null")) + "}";
+  }
+  return json + "]";
+}
+
+}  // namespace
+
+/// Plans and policies as the database had them at config_version `version_`
+/// or later (an entry is read after its version). Shared by every thread of
+/// a PgChargingStore; a newer version empties it.
+class ChargingConfigCache {
+ public:
+  std::shared_ptr<const Plan> plan(std::int64_t version, std::int64_t id) { return find(plans_, version, id); }
+  std::shared_ptr<const Policy> policy(std::int64_t version, std::int64_t id) {
+    return find(policies_, version, id);
+  }
+  void put(std::int64_t version, std::int64_t id, std::shared_ptr<const Plan> p) { store(plans_, version, id, p); }
+  void put(std::int64_t version, std::int64_t id, std::shared_ptr<const Policy> p) {
+    store(policies_, version, id, p);
+  }
+
+ private:
+  template <class T>
+  using Entries = std::map<std::int64_t, std::shared_ptr<const T>>;
+
+  template <class T>
+  std::shared_ptr<const T> find(const Entries<T>& entries, std::int64_t version, std::int64_t id) {
+    std::lock_guard g(mu_);
+    if (version != version_) return nullptr;
+    const auto it = entries.find(id);
+    return it == entries.end() ? nullptr : it->second;
+  }
+
+  template <class T>
+  void store(Entries<T>& entries, std::int64_t version, std::int64_t id, std::shared_ptr<const T> value) {
+    std::lock_guard g(mu_);
+    if (version < version_) return;  // read under an older version: not worth keeping
+    if (version > version_) {
+      plans_.clear();
+      policies_.clear();
+      version_ = version;
+    }
+    entries[id] = std::move(value);
+  }
+
+  std::mutex mu_;
+  std::int64_t version_ = -1;
+  Entries<Plan> plans_;
+  Entries<Policy> policies_;
+};
+
+namespace {
+
 class ChargeTx {
  public:
-  ChargeTx(pqxx::work& tx, const ChargeRequest& req, TimePoint now) : tx_(tx), req_(req), now_(now) {}
+  ChargeTx(pqxx::connection& c, ChargingConfigCache& cache, const ChargeRequest& req, TimePoint now)
+      : c_(c), cache_(cache), req_(req), now_(now) {}
 
   ChargeResult run() {
-    const auto owner = by_session() ? owner_of_session() : resolve_identities(tx_, req_.identities);
-    if (!owner) return status_only(by_session() ? ChargeStatus::UnknownSession : ChargeStatus::UserUnknown);
-    const auto account = lock_account(tx_, *owner);  // (b)
-    if (!account)
-      throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(*owner) + " has no account");
-    account_ = *account;
-    if (auto stored = stored_outcome()) return *stored;  // (c)
-    const auto session = kind() == RequestKind::Event ? std::nullopt : read_session(tx_, req_.session_id);
-    if (by_session() && (!session || !session->open || session->subscriber_id != *owner))
-      return status_only(ChargeStatus::UnknownSession);
-    if (session && session->open && session->subscriber_id != *owner)
-      throw StoreError(StoreError::Kind::Invalid,
-                       "session " + req_.session_id + " is open for another subscriber");
-    return decide_and_apply(session && session->open);
+    const Loaded l = parse_loaded(round_trip(c_, load_sql()));  // round trip 1: (a)-(d)
+    if (!l.owner_found)
+      return end_read_only(status_only(by_session() ? ChargeStatus::UnknownSession : ChargeStatus::UserUnknown));
+    if (l.no_account)
+      throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(*l.no_account) + " has no account");
+    if (l.stored_outcome) {  // (c)
+      ChargeResult stored = decode_outcome(*l.stored_outcome);
+      stored.replayed = true;
+      return end_read_only(stored);
+    }
+    if (!l.account) throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned no account");
+    const std::int64_t owner = l.account->subscriber_id;
+    const auto& session = l.session;
+    if (by_session() && (!session || !session->open || session->subscriber_id != owner))
+      return end_read_only(status_only(ChargeStatus::UnknownSession));
+    if (session && session->open && session->subscriber_id != owner)
+      throw StoreError(StoreError::Kind::Invalid, "session " + req_.session_id + " is open for another subscriber");
+    if (!l.subscriber)
+      throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(owner) + " not found");
+    return decide_and_apply(l, session && session->open);
   }
 
  private:
@@ -537,73 +577,82 @@ class ChargeTx {
   bool by_session() const { return kind() == RequestKind::Update || kind() == RequestKind::Terminate; }
   bool is_event() const { return kind() == RequestKind::Event; }
 
-  std::optional<std::int64_t> owner_of_session() {
-    const auto s = read_session(tx_, req_.session_id);
-    return s ? std::optional<std::int64_t>(s->subscriber_id) : std::nullopt;
-  }
-
   ChargeResult status_only(ChargeStatus status) const {
     ChargeResult r;
     r.status = status;
     return r;
   }
 
-  std::optional<ChargeResult> stored_outcome() {
-    const auto r = tx_.exec_prepared(stmt::kEvent, req_.session_id, req_.request_key);
-    if (r.empty()) return std::nullopt;
-    ChargeResult stored = decode_outcome(r[0][0].as<std::string>());
-    stored.replayed = true;
-    return stored;
+  /// Nothing was written: end the transaction (releasing the lock).
+  ChargeResult end_read_only(ChargeResult r) {
+    round_trip(c_, "ROLLBACK");
+    return r;
   }
 
-  ChargeResult decide_and_apply(bool session_open) {
-    const SubscriberRow sub = read_subscriber(tx_, account_.subscriber_id);
-    const Plan plan = read_plan(tx_, sub.plan_id);
+  std::string load_sql() const {
+    std::string kinds;
+    std::string values;
+    if (!by_session()) {
+      for (const auto& id : req_.identities) {
+        if (!kinds.empty()) {
+          kinds += ", ";
+          values += ", ";
+        }
+        kinds += c_.quote(sql_name(kIdentityKinds, id.kind));
+        values += c_.quote(id.value);
+      }
+    }
+    return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load(" +
+           c_.quote(sql_name(kRequestKinds, kind())) + ", " + c_.quote(req_.session_id) + ", " +
+           c_.quote(req_.request_key) + ", ARRAY[" + kinds + "]::text[], ARRAY[" + values + "]::text[])";
+  }
+
+  ChargeResult decide_and_apply(const Loaded& l, bool session_open) {
+    const Account& account = *l.account;
+    const SubscriberRow& sub = *l.subscriber;
+    const auto plan = cached_plan(l.config_version, sub.plan_id);
     ChargeResult result;
-    result.subscriber_id = account_.subscriber_id;
+    result.subscriber_id = account.subscriber_id;
     result.subscriber = sub.external_id;
-    result.policy = read_policy(tx_, sub.policy_id);
-    const SessionState mine = session_open ? read_reservations(tx_, req_.session_id) : SessionState{};
-    result.decision = evaluate(req_.credit, mine, account_state(sub.status), plan, result.policy, now_);  // (e)
-    apply(result.decision, result.policy);                                                            // (f)
-    record(result);                                                                                   // (g)
+    result.policy = *cached_policy(l.config_version, sub.policy_id);
+    AccountState a;
+    a.subscriber_id = account.subscriber_id;
+    a.status = sub.status;
+    a.balance = account.balance;
+    a.credit_limit = account.credit_limit;
+    a.reserved_elsewhere = l.reserved_elsewhere;
+    a.buckets = l.buckets;
+    const SessionState none;
+    result.decision = evaluate(req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
+    commit(apply_sql(account, result));  // round trip 2: (f)-(h)
     return result;
   }
 
-  AccountState account_state(SubscriberStatus status) {
-    // An Event holds nothing: every reservation of the subscriber is elsewhere.
-    const auto own = is_event() ? std::nullopt : std::optional<std::string>(req_.session_id);
-    AccountState a;
-    a.subscriber_id = account_.subscriber_id;
-    a.status = status;
-    a.balance = account_.balance;
-    a.credit_limit = account_.credit_limit;
-    a.reserved_elsewhere = tx_.exec_prepared(stmt::kMoneyElsewhere, a.subscriber_id, own)[0][0].as<Money>();
-    a.buckets = read_buckets(tx_, a.subscriber_id, own);
-    return a;
+  std::shared_ptr<const Plan> cached_plan(std::int64_t version, std::int64_t id) {
+    if (auto p = cache_.plan(version, id)) return p;
+    pqxx::nontransaction n(c_);  // still inside round trip 1's transaction
+    auto p = std::make_shared<const Plan>(read_plan(n, id));
+    n.commit();
+    cache_.put(version, id, p);
+    return p;
   }
 
-  void apply(const CreditDecision& d, const Policy& policy) {
-    if (is_event()) {
-      if (!d.reservations.empty())
-        throw StoreError(StoreError::Kind::Invalid, "an event request cannot hold a reservation");
-      for (const auto& debit : d.debits) apply_debit(debit);
-      return;
-    }
-    write_session(d, policy);  // before the reservations that reference it
-    for (const auto& debit : d.debits) apply_debit(debit);
-    for (std::uint32_t rg : d.released) release(tx_, account_, req_.session_id, rg, req_.request_key);
-    for (const auto& r : d.reservations) reserve(r);
-    if (d.session_closed) {
-      release_all(tx_, account_, req_.session_id, req_.request_key);
-      close_session(tx_, req_.session_id, now_,
-                    kind() == RequestKind::Terminate ? "terminate" : sql_name(kOutcomes, d.outcome));
-    }
+  std::shared_ptr<const Policy> cached_policy(std::int64_t version, std::int64_t id) {
+    if (auto p = cache_.policy(version, id)) return p;
+    pqxx::nontransaction n(c_);
+    auto p = std::make_shared<const Policy>(read_policy(n, id));
+    n.commit();
+    cache_.put(version, id, p);
+    return p;
   }
 
-  void write_session(const CreditDecision& d, const Policy& policy) {
-    const std::int64_t expires = epoch(now_) + policy.effective_supervision_time();
-    const char* credit = d.credit_exhausted ? "exhausted" : "ok";
+  std::string quote_or_null(const std::string& s) const { return s.empty() ? "NULL" : c_.quote(s); }
+
+  /// ocs_charge_apply with every effect of the decision, then COMMIT.
+  std::string apply_sql(const Account& account, const ChargeResult& result) const {
+    const CreditDecision& d = result.decision;
+    if (is_event() && !d.reservations.empty())
+      throw StoreError(StoreError::Kind::Invalid, "an event request cannot hold a reservation");
     // The rating groups refused for lack of credit: a re-authorisation after
     // a top-up names them (policy rating_group_in_disconnect).
     std::string refused = "[";
@@ -611,56 +660,46 @@ class ChargeTx {
       if (r.status == RgStatus::CreditLimitReached || r.status == RgStatus::Hotlined)
         refused += (refused.size() > 1 ? "," : "") + std::to_string(r.rating_group);
     refused += "]";
+    std::string released;
+    // An Event has no session: only its debits are applied.
+    if (!is_event())
+      for (std::uint32_t rg : d.released) released += (released.empty() ? "" : ",") + std::to_string(rg);
+    std::string close_reason = "NULL";
+    if (!is_event() && d.session_closed)
+      close_reason = c_.quote(kind() == RequestKind::Terminate ? std::string("terminate") : sql_name(kOutcomes, d.outcome));
+    const char* session_write = is_event() ? "NULL" : kind() == RequestKind::Initial ? "'open'" : "'touch'";
     const auto& o = req_.origin;
-    if (kind() == RequestKind::Initial) {
-      tx_.exec_prepared(stmt::kOpenSession, req_.session_id, account_.subscriber_id, o.protocol, credit,
-                        non_empty(o.origin_host), non_empty(o.origin_realm), non_empty(o.nas_address),
-                        req_.request_key, epoch(now_), expires, refused);
-    } else {
-      tx_.exec_prepared(stmt::kTouchSession, req_.session_id, credit, req_.request_key, epoch(now_), expires,
-                        non_empty(o.origin_host), non_empty(o.origin_realm), non_empty(o.nas_address), refused);
+    const std::int64_t expires = epoch(now_) + result.policy.effective_supervision_time();
+    return "SELECT ocs_charge_apply(" + number(account.subscriber_id) + ", " + c_.quote(account.currency) + ", " +
+           c_.quote(req_.session_id) + ", " + c_.quote(req_.request_key) + ", " +
+           c_.quote(sql_name(kRequestKinds, kind())) + ", " + session_write + ", " + c_.quote(o.protocol) + ", " +
+           c_.quote(std::string(d.credit_exhausted ? "exhausted" : "ok")) + ", " + quote_or_null(o.origin_host) +
+           ", " + quote_or_null(o.origin_realm) + ", " + quote_or_null(o.nas_address) + ", " +
+           number(epoch(now_)) + ", " + number(expires) + ", " + c_.quote(refused) + "::jsonb, " +
+           c_.quote(debits_json(d.debits)) + "::jsonb, ARRAY[" + released + "]::bigint[], " +
+           c_.quote(reservations_json(d.reservations)) + "::jsonb, " + close_reason + ", " +
+           c_.quote(encode_outcome(result)) + "); COMMIT";
+  }
+
+  /// Round trip 2. A statement error means nothing was committed (the COMMIT
+  /// after it never ran, or failed); a lost connection means nobody knows.
+  void commit(const std::string& sql) {
+    try {
+      round_trip(c_, sql);
+    } catch (const pqxx::broken_connection& e) {
+      throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() == kEventRaceState) throw EventRace();
+      if (e.sqlstate() == kBucketGoneState) throw StoreError(StoreError::Kind::NotFound, e.what());
+      if (!c_.is_open()) throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
+      throw;
     }
   }
 
-  void apply_debit(const Debit& d) {
-    if (d.cost != 0) {
-      account_.balance = tx_.exec_prepared(stmt::kDebitBalance, account_.subscriber_id, d.cost)[0][0].as<Money>();
-      write_ledger(tx_, account_, req_.session_id, {"debit", -d.cost, req_.request_key, d.rating_group});
-    }
-    std::uint64_t bucket_units = 0;
-    for (const auto& use : d.bucket_uses) {
-      if (tx_.exec_prepared(stmt::kDebitBucket, use.bucket_id, account_.subscriber_id, use.units).empty())
-        throw StoreError(StoreError::Kind::NotFound, "bucket " + std::to_string(use.bucket_id) + " vanished");
-      bucket_units += use.units;
-    }
-    const auto& u = d.reported;
-    tx_.exec_prepared(stmt::kUsage, req_.session_id, req_.request_key, account_.subscriber_id, d.rating_group,
-                      sql_name(kUnits, d.unit), d.units, u.input_octets, u.output_octets, u.total_octets,
-                      u.seconds, u.events, d.cost, bucket_units, account_.currency, epoch(d.usage_start));
-  }
-
-  /// A new reservation replaces the rating group's old one, which is
-  /// released first so the ledger's holds keep matching the table.
-  void reserve(const Reservation& r) {
-    release(tx_, account_, req_.session_id, r.rating_group, req_.request_key);
-    tx_.exec_prepared(stmt::kReserve, req_.session_id, r.rating_group, account_.subscriber_id,
-                      sql_name(kUnits, r.unit), r.granted_units, r.money, holds_json(r.bucket_holds),
-                      epoch(r.granted_at), opt_epoch(r.tariff_change_at));
-    if (r.money != 0)
-      write_ledger(tx_, account_, req_.session_id, {"reserve", r.money, req_.request_key, r.rating_group});
-  }
-
-  void record(const ChargeResult& result) {
-    const auto r = tx_.exec_prepared(stmt::kInsertEvent, req_.session_id, req_.request_key,
-                                     account_.subscriber_id, sql_name(kRequestKinds, kind()),
-                                     encode_outcome(result));
-    if (r.empty()) throw EventRace();
-  }
-
-  pqxx::work& tx_;
+  pqxx::connection& c_;
+  ChargingConfigCache& cache_;
   const ChargeRequest& req_;
   TimePoint now_;
-  Account account_;
 };
 
 void validate(const ChargeRequest& req) {
@@ -668,12 +707,21 @@ void validate(const ChargeRequest& req) {
   if (req.request_key.empty()) throw StoreError(StoreError::Kind::Invalid, "empty request key");
 }
 
-ChargeResult charge_once(ConnectionPool& pool, const ChargeRequest& req, TimePoint now) {
+ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const ChargeRequest& req,
+                         TimePoint now) {
   ChargeResult result;
   run_transaction(pool, [&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    result = ChargeTx(tx, req, now).run();
-    tx.commit();  // also for a replay or an unknown session: nothing was written
+    forbid_reconnect(c);
+    try {
+      result = ChargeTx(c, cache, req, now).run();
+    } catch (const pqxx::in_doubt_error&) {
+      throw;  // run_transaction drops the connection: StoreError(Unknown)
+    } catch (const pqxx::broken_connection&) {
+      throw;  // the server rolled back; run_transaction may try again
+    } catch (...) {
+      rollback_quietly(c);  // also after a failed COMMIT: then a no-op
+      throw;
+    }
   });
   return result;
 }
@@ -698,6 +746,11 @@ std::optional<ExpiredSession> expire_one(ConnectionPool& pool, const std::string
 
 }  // namespace
 
+PgChargingStore::PgChargingStore(ConnectionPool& pool)
+    : pool_(pool), config_(std::make_unique<ChargingConfigCache>()) {}
+
+PgChargingStore::~PgChargingStore() = default;
+
 void PgChargingStore::prepare_statements(pqxx::connection& c) {
   for (const auto& s : kStatements) c.prepare(s.name, s.sql);
 }
@@ -710,7 +763,7 @@ ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {
   std::optional<StoreError> unknown;
   for (int attempt = 1;; ++attempt) {
     try {
-      return charge_once(pool_, req, now);
+      return charge_once(pool_, *config_, req, now);
     } catch (const EventRace&) {
       if (unknown) throw StoreError(*unknown);
       if (attempt >= 2)

@@ -377,6 +377,44 @@ TEST_F(ChargingStoreTest, OpenSessionsListOriginAndRatingGroups) {
   EXPECT_TRUE(store_.open_sessions(3, "gy").empty());
 }
 
+// Plans and policies are cached between requests, keyed by config_version:
+// operators' plain SQL edits must still be seen by the very next request.
+TEST_F(ChargingStoreTest, TariffAndPolicyEditsBySqlApplyToTheNextRequest) {
+  open("s1");
+  EXPECT_EQ(update("s1", "1", 1000).decision.debits.at(0).cost, 2);
+  db_.exec("UPDATE tariff_periods SET price_per_block = 7 WHERE plan_rating_group_id = 1");
+  EXPECT_EQ(update("s1", "2", 1000).decision.debits.at(0).cost, 7);
+  db_.exec("INSERT INTO tariff_periods (plan_rating_group_id, price_per_block, priority) VALUES (1, 3, -1)");
+  EXPECT_EQ(update("s1", "3", 1000).decision.debits.at(0).cost, 3);
+  db_.exec("UPDATE plan_rating_groups SET block_units = 500 WHERE id = 1");
+  EXPECT_EQ(update("s1", "4", 1000).decision.debits.at(0).cost, 6);
+  db_.exec("UPDATE policies SET validity_time = 90, name = 'renamed' WHERE id = 1");
+  const auto r = update("s1", "5", 0);
+  EXPECT_EQ(r.policy.name, "renamed");
+  ASSERT_TRUE(r.decision.results.at(0).grant);
+  EXPECT_EQ(r.decision.results.at(0).grant->validity_time, 90u);
+  db_.exec("INSERT INTO policies (id, name, validity_time) VALUES (2, 'other', 30); "
+           "UPDATE plans SET policy_id = 2 WHERE id = 1");
+  EXPECT_EQ(update("s1", "6", 0).policy.name, "other");
+  expect_ledger_consistent();
+}
+
+// Everything the client sends travels as quoted SQL literals.
+TEST_F(ChargingStoreTest, QuotesInIdsAreData) {
+  const std::string session = "pgw'; DROP TABLE ledger; --\\ \"x\"";
+  auto req = request(RequestKind::Initial, session, "0'1", {rg(10, true)}, {msisdn(kAlice)});
+  req.origin.origin_host = "host'); --";
+  const auto r = store_.charge(req, kNow);
+  EXPECT_EQ(r.decision.outcome, Outcome::Success);
+  EXPECT_EQ(text("SELECT id || '|' || last_request_key || '|' || origin_host FROM charging_sessions"),
+            session + "|0'1|host'); --");
+  EXPECT_TRUE(store_.charge(req, kNow).replayed);
+  EXPECT_EQ(store_.charge(request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn("x' OR '1'='1")}), kNow)
+                .status,
+            ChargeStatus::UserUnknown);
+  expect_ledger_consistent();
+}
+
 TEST_F(ChargingStoreTest, MalformedRequestsAreInvalid) {
   for (const auto& [session, key] : {std::pair<std::string, std::string>{"", "0"}, {"s1", ""}}) {
     try {

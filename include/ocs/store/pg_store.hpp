@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,14 @@
 
 namespace ocs::store {
 
+class ChargingConfigCache;
+
 class PgChargingStore : public ChargingStore {
  public:
   /// `pool` must have been created with prepare_statements (alone or inside
   /// a preparer that also calls it) and must outlive the store.
-  explicit PgChargingStore(ConnectionPool& pool) : pool_(pool) {}
+  explicit PgChargingStore(ConnectionPool& pool);
+  ~PgChargingStore() override;
 
   /// Prepares every statement the store uses (names start with "chg_").
   /// Pass it to ConnectionPool as (part of) its Preparer.
@@ -46,6 +50,9 @@ class PgChargingStore : public ChargingStore {
 
  private:
   ConnectionPool& pool_;
+  /// Plans and policies, valid while the database's config_version is
+  /// unchanged (its triggers bump it on any change, also by plain SQL).
+  std::unique_ptr<ChargingConfigCache> config_;
 };
 
 }  // namespace ocs::store
