@@ -47,6 +47,8 @@ constexpr const char* kReleaseAll = "chg_release_all";
 constexpr const char* kCloseSession = "chg_close_session";
 constexpr const char* kExpiredSessions = "chg_expired_sessions";
 constexpr const char* kLockExpired = "chg_lock_expired";
+constexpr const char* kLockOpen = "chg_lock_open";
+constexpr const char* kOpenOwner = "chg_open_owner";
 constexpr const char* kOpenSessions = "chg_open_sessions";
 }  // namespace stmt
 
@@ -95,6 +97,9 @@ constexpr NamedSql kStatements[] = {
     {stmt::kLockExpired,
      "SELECT 1 FROM charging_sessions WHERE id = $1 AND subscriber_id = $2 AND state = 'open' "
      "AND expires_at < to_timestamp($3) FOR UPDATE"},
+    {stmt::kLockOpen,
+     "SELECT 1 FROM charging_sessions WHERE id = $1 AND subscriber_id = $2 AND state = 'open' FOR UPDATE"},
+    {stmt::kOpenOwner, "SELECT subscriber_id FROM charging_sessions WHERE id = $1 AND state = 'open'"},
     {stmt::kOpenSessions,
      "SELECT s.id, s.origin_host, s.origin_realm, s.nas_address, s.credit_state, r.rating_group, "
      "coalesce(s.client_info -> 'exhausted_rating_groups', '[]'::jsonb)::text, "
@@ -726,8 +731,12 @@ ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const
   return result;
 }
 
-std::optional<ExpiredSession> expire_one(ConnectionPool& pool, const std::string& session_id,
-                                         std::int64_t subscriber_id, TimePoint now) {
+/// Releases an open session's reservations and closes it, taking the account
+/// lock first as charge does. With `only_if_expired`, a session a charge has
+/// renewed since it was listed is left alone.
+std::optional<ExpiredSession> release_and_close(ConnectionPool& pool, const std::string& session_id,
+                                                std::int64_t subscriber_id, TimePoint now,
+                                                const std::string& reason, bool only_if_expired) {
   std::optional<ExpiredSession> done;
   run_transaction(pool, [&](pqxx::connection& c) {
     done.reset();
@@ -735,13 +744,20 @@ std::optional<ExpiredSession> expire_one(ConnectionPool& pool, const std::string
     const auto account = lock_account(tx, subscriber_id);  // the same order as charge
     if (!account) return;
     // A charge may have renewed or closed the session since we listed it.
-    if (tx.exec_prepared(stmt::kLockExpired, session_id, subscriber_id, epoch(now)).empty()) return;
+    const auto still = only_if_expired ? tx.exec_prepared(stmt::kLockExpired, session_id, subscriber_id, epoch(now))
+                                       : tx.exec_prepared(stmt::kLockOpen, session_id, subscriber_id);
+    if (still.empty()) return;
     const Money released = release_all(tx, *account, session_id, std::nullopt);
-    close_session(tx, session_id, now, "supervision");
+    close_session(tx, session_id, now, reason);
     tx.commit();
     done = ExpiredSession{session_id, subscriber_id, released};
   });
   return done;
+}
+
+std::optional<ExpiredSession> expire_one(ConnectionPool& pool, const std::string& session_id,
+                                         std::int64_t subscriber_id, TimePoint now) {
+  return release_and_close(pool, session_id, subscriber_id, now, "supervision", true);
 }
 
 }  // namespace
@@ -838,6 +854,21 @@ std::vector<OpenSession> PgChargingStore::open_sessions(std::int64_t subscriber_
       tx.commit();
     });
     return sessions;
+  });
+}
+
+std::optional<ExpiredSession> PgChargingStore::close_session(const std::string& session_id,
+                                                             const std::string& reason, TimePoint now) {
+  return guarded([&] {
+    std::optional<std::int64_t> owner;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      const auto r = tx.exec_prepared(stmt::kOpenOwner, session_id);
+      owner = r.empty() ? std::nullopt : std::optional(r[0][0].as<std::int64_t>());
+      tx.commit();
+    });
+    if (!owner) return std::optional<ExpiredSession>{};
+    return release_and_close(pool_, session_id, *owner, now, reason, false);
   });
 }
 

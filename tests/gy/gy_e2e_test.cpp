@@ -366,6 +366,31 @@ TEST_F(GyEndToEnd, RarToAPeerThatIsGoneIsLoggedAndHarmless) {
   EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000017", {gy::mscc(kData)})).result_code(), 2001u);
 }
 
+TEST_F(GyEndToEnd, RarAnsweredUnknownSessionClosesIt) {
+  subscriber("forgot", "491710000018", 0, "portal");
+  const std::string sid = peer_->new_session_id("forgot");
+  ASSERT_EQ(send(initial(sid, "491710000018", {gy::mscc(kData)})).result_code(), 2001u);  // hotlined
+  // This client has lost the session: it answers the RAR with 5002.
+  peer_->on_request([&](const Message& m) {
+    Message a;
+    a.add(*m.find(code::SessionId))
+        .add(Avp::u32(code::ResultCode, m.find(code::SessionId)->as_str() == sid ? 5002u : 2001u))
+        .add(Avp::str(code::OriginHost, "pgw.localdomain"))
+        .add(Avp::str(code::OriginRealm, "localdomain"));
+    return a;
+  });
+  db_->exec("UPDATE accounts SET balance = balance + 100 WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'forgot');"
+            "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+            "SELECT subscriber_id, 'topup', 100, 'EUR', balance, 'forgot-1' FROM accounts WHERE subscriber_id = "
+            "(SELECT id FROM subscribers WHERE external_id = 'forgot');");
+  const std::string closed = "SELECT count(*) FROM charging_sessions WHERE id = '" + sid +
+                             "' AND state = 'closed' AND close_reason = 'client: unknown session'";
+  for (int i = 0; i < 100 && query_long(closed) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(query_long(closed), 1);
+  expect_ledger_consistent("forgot");
+}
+
 TEST_F(GyEndToEnd, BlockSendsAbortSession) {
   subscriber("toblock", "491710000009", 1000);
   const std::string sid = peer_->new_session_id();

@@ -305,6 +305,21 @@ TEST_F(ChargingStoreTest, SupervisionExpiryReleasesAndCloses) {
   expect_ledger_consistent();
 }
 
+TEST_F(ChargingStoreTest, CloseSessionReleasesAtOnceAndOnlyOnce) {
+  open("s1");
+  const auto closed = store_.close_session("s1", "client: unknown session", kNow);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->subscriber_id, 1);
+  EXPECT_EQ(closed->released, 200);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations WHERE session_id = 's1'"), 0);
+  EXPECT_EQ(text("SELECT state || ',' || close_reason FROM charging_sessions WHERE id = 's1'"),
+            "closed,client: unknown session");
+  EXPECT_FALSE(store_.close_session("s1", "again", kNow));     // already closed
+  EXPECT_FALSE(store_.close_session("nope", "never", kNow));   // never opened
+  EXPECT_EQ(balance(), 10000);
+  expect_ledger_consistent();
+}
+
 TEST_F(ChargingStoreTest, ExpiryHonoursTheLimitAndRenewals) {
   open("s1");
   open("s2");

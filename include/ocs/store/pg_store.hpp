@@ -45,6 +45,8 @@ class PgChargingStore : public ChargingStore {
   /// taking the account lock first as charge does.
   std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) override;
 
+  std::optional<ExpiredSession> close_session(const std::string& session_id, const std::string& reason,
+                                              TimePoint now) override;
   std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
                                          const std::string& protocol) override;
 

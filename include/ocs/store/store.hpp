@@ -117,6 +117,11 @@ class ChargingStore {
   /// Closes sessions silent past their supervision deadline and releases
   /// their reservations. At most `limit` per call.
   virtual std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) = 0;
+  /// Closes an open session at once (e.g. its client answered a RAR with
+  /// 5002: it no longer knows it), releasing its reservations. nullopt when
+  /// the session is not open.
+  virtual std::optional<ExpiredSession> close_session(const std::string& session_id,
+                                                      const std::string& reason, TimePoint now) = 0;
   /// The open sessions of a subscriber for one protocol.
   virtual std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
                                                  const std::string& protocol) = 0;

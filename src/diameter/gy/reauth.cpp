@@ -12,6 +12,7 @@ struct Pending {
   std::shared_ptr<spdlog::logger> log;
   std::string what;  // "RAR" or "ASR"
   std::string session_id;
+  std::shared_ptr<UnknownSessions> unknown;
 };
 
 std::optional<std::uint32_t> result_of(msg* answer) {
@@ -34,8 +35,10 @@ void on_answer(void* data, msg** answer) {
     } else if (*code == 2001 || *code == 2002) {
       p->log->info("gy {} session={}: accepted ({})", p->what, p->session_id, *code);
     } else if (*code == 5002) {
-      // The client no longer knows the session; supervision releases it.
-      p->log->warn("gy {} session={}: client answered 5002 UNKNOWN_SESSION_ID", p->what, p->session_id);
+      // The client no longer knows the session: close it, release its hold.
+      p->log->warn("gy {} session={}: client answered 5002 UNKNOWN_SESSION_ID; closing the session", p->what,
+                   p->session_id);
+      p->unknown->push(p->session_id);
     } else {
       p->log->warn("gy {} session={}: refused with {}", p->what, p->session_id, *code);
     }
@@ -109,10 +112,23 @@ void Reauthorizer::run() {
     try {
       if (!events) events = std::make_unique<store::AccountEvents>(dsn_);
       for (const auto& e : events->wait(std::chrono::milliseconds(500))) on_event(e);
+      close_unknown_sessions();
     } catch (const std::exception& e) {
       log_->error("gy account events: {}; retrying", e.what());
       events.reset();
       for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+void Reauthorizer::close_unknown_sessions() {
+  for (const auto& id : unknown_->take()) {
+    try {
+      const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+      if (auto closed = store_.close_session(id, "client: unknown session", now))
+        log_->info("gy session={} closed: its client no longer knows it; {} released", id, closed->released);
+    } catch (const std::exception& e) {
+      log_->error("gy session={}: cannot close: {} (supervision will)", id, e.what());
     }
   }
 }
@@ -172,7 +188,7 @@ void Reauthorizer::send_with_timeout(msg** m, const std::string& what, const std
     deadline.tv_sec += 1;
     deadline.tv_nsec -= 1000000000L;
   }
-  auto* pending = new Pending{log_, what, session_id};
+  auto* pending = new Pending{log_, what, session_id, unknown_};
   const int rc = fd_msg_send_timeout(m, on_answer, pending, on_expired, &deadline);
   if (rc != 0) {
     delete pending;

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -17,6 +20,25 @@
 #include "wire.hpp"
 
 namespace ocs::gy {
+
+/// Sessions whose client answered RAR/ASR with 5002, to be closed by the
+/// listener thread (never on freeDiameter's dispatch thread). Shared with
+/// the answer callbacks, which may outlive the Reauthorizer at shutdown.
+class UnknownSessions {
+ public:
+  void push(std::string session_id) {
+    std::lock_guard g(mu_);
+    ids_.push_back(std::move(session_id));
+  }
+  std::vector<std::string> take() {
+    std::lock_guard g(mu_);
+    return std::exchange(ids_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> ids_;
+};
 
 class Reauthorizer {
  public:
@@ -34,6 +56,7 @@ class Reauthorizer {
 
  private:
   void run();
+  void close_unknown_sessions();
   void send_rar(const store::OpenSession& s);
   void send_asr(const store::OpenSession& s);
   msg* new_request(dict_object* command, const store::OpenSession& s);
@@ -45,6 +68,7 @@ class Reauthorizer {
   store::ChargingStore& store_;
   std::shared_ptr<spdlog::logger> log_;
   fd_rt_out_hdl* route_ = nullptr;
+  std::shared_ptr<UnknownSessions> unknown_ = std::make_shared<UnknownSessions>();
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
