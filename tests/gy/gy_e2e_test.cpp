@@ -391,6 +391,47 @@ TEST_F(GyEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   expect_ledger_consistent("forgot");
 }
 
+TEST_F(GyEndToEnd, TopUpMissedWhileTheListenerWasDownStillTriggersRar) {
+  subscriber("missed", "491710000019", 0, "portal");
+  const std::string sid = peer_->new_session_id("missed");
+  ASSERT_EQ(send(initial(sid, "491710000019", {gy::mscc(kData)})).result_code(), 2001u);  // hotlined
+  pqxx::connection operator_conn(db_->dsn());  // opened before connections are refused
+  pqxx::connection admin(admin_dsn());
+  {
+    pqxx::nontransaction n(admin);
+    n.exec("ALTER DATABASE " + n.quote_name(db_->name()) + " ALLOW_CONNECTIONS false");
+    const auto killed = n.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
+                               n.quote(db_->name()) + " AND query ILIKE 'listen%'");
+    ASSERT_EQ(killed.size(), 1u) << "the extension's LISTEN connection";
+  }
+  const std::size_t before = peer_->received_requests().size();
+  {
+    // The top-up's NOTIFY reaches nobody: the listener cannot reconnect yet.
+    pqxx::work w(operator_conn);
+    w.exec("UPDATE accounts SET balance = balance + 500 WHERE subscriber_id = "
+           "(SELECT id FROM subscribers WHERE external_id = 'missed')");
+    w.exec("INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+           "SELECT subscriber_id, 'topup', 500, 'EUR', balance, 'missed-1' FROM accounts WHERE subscriber_id = "
+           "(SELECT id FROM subscribers WHERE external_id = 'missed')");
+    w.commit();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(peer_->received_requests().size(), before);
+  {
+    pqxx::nontransaction n(admin);
+    n.exec("ALTER DATABASE " + n.quote_name(db_->name()) + " ALLOW_CONNECTIONS true");
+  }
+  // The resync re-checks every session waiting for credit (other tests leave
+  // some): wait for the one of this session.
+  const auto rar_for_sid = [&] {
+    for (const auto& r : peer_->received_requests())
+      if (r.code == code::RAR && r.find(code::SessionId)->as_str() == sid) return true;
+    return false;
+  };
+  for (int i = 0; i < 150 && !rar_for_sid(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(rar_for_sid());
+}
+
 TEST_F(GyEndToEnd, BlockSendsAbortSession) {
   subscriber("toblock", "491710000009", 1000);
   const std::string sid = peer_->new_session_id();

@@ -47,6 +47,7 @@ class PgChargingStore : public ChargingStore {
 
   std::optional<ExpiredSession> close_session(const std::string& session_id, const std::string& reason,
                                               TimePoint now) override;
+  std::vector<std::int64_t> subscribers_awaiting_credit(const std::string& protocol) override;
   std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
                                          const std::string& protocol) override;
 

@@ -122,6 +122,9 @@ class ChargingStore {
   /// the session is not open.
   virtual std::optional<ExpiredSession> close_session(const std::string& session_id,
                                                       const std::string& reason, TimePoint now) = 0;
+  /// Subscribers with an open session of `protocol` that was refused credit
+  /// or hotlined: re-checked after notifications may have been missed.
+  virtual std::vector<std::int64_t> subscribers_awaiting_credit(const std::string& protocol) = 0;
   /// The open sessions of a subscriber for one protocol.
   virtual std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
                                                  const std::string& protocol) = 0;

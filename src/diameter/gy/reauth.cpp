@@ -135,7 +135,12 @@ void Reauthorizer::close_unknown_sessions() {
 
 void Reauthorizer::on_event(const store::AccountEvent& e) {
   if (e.event == "resync") {
-    log_->warn("gy account events: reconnected; notifications may have been missed");
+    // Notifications sent while the LISTEN connection was down are lost:
+    // re-check every subscriber whose session waits for credit.
+    if (!cfg_.reauth_on_credit) return;
+    const auto waiting = store_.subscribers_awaiting_credit("gy");
+    log_->warn("gy account events: reconnected; re-checking {} subscriber(s) waiting for credit", waiting.size());
+    for (auto id : waiting) on_event(store::AccountEvent{id, "credit", ""});
     return;
   }
   const bool credit = e.event == "credit" && cfg_.reauth_on_credit;
