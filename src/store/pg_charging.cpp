@@ -58,7 +58,8 @@ struct NamedSql {
 };
 
 // Times travel as Unix seconds: to_timestamp($n) in, extract(epoch ...) out.
-// A charge itself runs the functions of sql/migrations/0002_*.sql (see
+// A charge itself runs the functions of sql/migrations/0002_*.sql, as
+// rewritten by 0003_*.sql (see
 // ChargeTx); these statements serve the plan and policy cache, expiry and
 // open_sessions.
 constexpr NamedSql kStatements[] = {
@@ -347,8 +348,9 @@ Policy read_policy(pqxx::transaction_base& tx, std::int64_t policy_id) {
 //   1. "BEGIN; SELECT * FROM ocs_charge_load(...)"   (a)-(d), the lock first
 //   2. "SELECT ocs_charge_apply(...); COMMIT"        (f)-(h)
 //
-// with (e), ocs::evaluate, in between. Both functions are in
-// sql/migrations/0002_charge_round_trips.sql: they read and write, the core
+// with (e), ocs::evaluate, in between. Both functions are documented in
+// sql/migrations/0002_charge_round_trips.sql (their bodies are now those of
+// 0003_charge_fewer_statements.sql): they read and write, the core
 // decides. Plans and policies come from ChargingConfigCache, keyed by the
 // config_version that round trip 1 reads after the lock; a miss costs one
 // more round trip per statement, inside the same transaction.
