@@ -1,5 +1,7 @@
 #include "load.hpp"
 
+#include "gy_messages.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -136,28 +138,23 @@ bool LoadRun::measured(Clock::time_point t0) const {
 }
 
 Message LoadRun::build(const Session& s, CcrType type, std::uint64_t usage) const {
-  Message m;
-  m.code = code::CCR;
-  m.app_id = kCreditControlApp;
-  m.add(Avp::str(code::SessionId, s.id))
-      .add(Avp::str(code::OriginHost, s.conn->peer.config().origin_host))
-      .add(Avp::str(code::OriginRealm, opts_.origin_realm))
-      .add(Avp::str(code::DestinationRealm, opts_.destination_realm))
-      .add(Avp::u32(code::AuthApplicationId, kCreditControlApp))
-      .add(Avp::str(code::ServiceContextId, "32251@3gpp.org"))
-      .add(Avp::u32(code::CcRequestType, static_cast<std::uint32_t>(type)))
-      .add(Avp::u32(code::CcRequestNumber, s.number));
-  std::vector<Avp> mscc = {Avp::u32(code::RatingGroup, opts_.rating_group)};
-  if (type == CcrType::Initial) {
-    m.add(Avp::grouped(code::SubscriptionId,
-                       {Avp::u32(code::SubscriptionIdType, 0), Avp::str(code::SubscriptionIdData, s.msisdn)}));
-    m.add(Avp::u32(code::MultipleServicesIndicator, kMultipleServicesSupported));
-  } else {
-    mscc.push_back(Avp::grouped(code::Usu, {Avp::u64(code::CcTotalOctets, usage)}));
+  namespace gy = dia::gy;
+  Message m = gy::ccr(s.id, s.conn->peer.config().origin_host, opts_.origin_realm, static_cast<std::uint32_t>(type),
+                      s.number, opts_.destination_realm);
+  switch (type) {
+    case CcrType::Initial:
+      m.add(gy::subscription_id(0, s.msisdn));
+      m.add(Avp::u32(code::MultipleServicesIndicator, kMultipleServicesSupported));
+      m.add(gy::mscc(opts_.rating_group));
+      break;
+    case CcrType::Termination:
+      m.add(Avp::u32(code::TerminationCause, kTerminationLogout));
+      m.add(gy::mscc(opts_.rating_group, std::nullopt, {gy::octets(usage)}));
+      break;
+    default:
+      m.add(gy::mscc(opts_.rating_group, gy::Units{}, {gy::octets(usage)}));
+      break;
   }
-  if (type != CcrType::Termination) mscc.push_back(Avp::grouped(code::Rsu, {}));
-  if (type == CcrType::Termination) m.add(Avp::u32(code::TerminationCause, kTerminationLogout));
-  m.add(Avp::grouped(code::Mscc, mscc));
   return m;
 }
 

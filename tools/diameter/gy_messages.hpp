@@ -65,7 +65,8 @@ inline Avp subscription_id(std::uint32_t type, const std::string& data) {
 
 /// A CCR with the fixed AVPs of RFC 4006 3.1; add Subscription-Id and MSCCs.
 inline Message ccr(const std::string& session_id, const std::string& origin_host, const std::string& origin_realm,
-                   std::uint32_t type, std::uint32_t number) {
+                   std::uint32_t type, std::uint32_t number,
+                   const std::string& destination_realm = "localdomain") {
   Message m;
   m.flags = kFlagRequest | kFlagProxiable;
   m.code = code::CCR;
@@ -73,7 +74,7 @@ inline Message ccr(const std::string& session_id, const std::string& origin_host
   m.add(Avp::str(code::SessionId, session_id))
       .add(Avp::str(code::OriginHost, origin_host))
       .add(Avp::str(code::OriginRealm, origin_realm))
-      .add(Avp::str(code::DestinationRealm, "localdomain"))
+      .add(Avp::str(code::DestinationRealm, destination_realm))
       .add(Avp::u32(code::AuthApplicationId, kApp))
       .add(Avp::str(code::ServiceContextId, "32251@3gpp.org"))
       .add(Avp::u32(code::CcRequestType, type))
