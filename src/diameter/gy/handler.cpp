@@ -27,7 +27,7 @@ std::uint32_t code_for(const store::StoreError& e) {
 }
 }  // namespace
 
-Cca Handler::decide(msg* /*request*/, const Ccr& ccr, std::string& subscriber, bool& replayed) {
+Cca Handler::decide(const Ccr& ccr, std::string& subscriber, bool& replayed) {
   auto mapped = to_charge_request(ccr, options_);
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return rejection->answer;
   const auto& req = std::get<store::ChargeRequest>(mapped);
@@ -54,18 +54,21 @@ void Handler::handle(msg** pmsg) noexcept {
     ccr = read_ccr(*pmsg, dict_);
     std::string subscriber;
     bool replayed = false;
-    const Cca cca = decide(*pmsg, ccr, subscriber, replayed);
+    const Cca cca = decide(ccr, subscriber, replayed);
     build_cca(pmsg, cca, dict_);
     fdx::send(pmsg);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    std::string rgs;
-    for (const auto& m : cca.mscc)
-      rgs += (rgs.empty() ? "" : ",") + std::to_string(m.rating_group.value_or(options_.default_rating_group)) +
-             ":" + std::to_string(m.result_code);
-    log_->info("gy session={} type={} number={} subscriber={} result={} mscc=[{}]{}{} took={:.1f}ms", ccr.session_id,
-               type_letter(ccr.request_type), ccr.request_number.value_or(0),
-               subscriber.empty() ? "-" : subscriber, cca.result_code, rgs, replayed ? " replay" : "",
-               ccr.retransmission ? " T-flag" : "", ms);
+    if (log_->should_log(spdlog::level::info)) {  // no string building on the hot path otherwise
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      std::string rgs;
+      for (const auto& m : cca.mscc)
+        rgs += (rgs.empty() ? "" : ",") + std::to_string(m.rating_group.value_or(options_.default_rating_group)) +
+               ":" + std::to_string(m.result_code);
+      log_->info("gy session={} type={} number={} subscriber={} result={} mscc=[{}]{}{} took={:.1f}ms",
+                 ccr.session_id, type_letter(ccr.request_type), ccr.request_number.value_or(0),
+                 subscriber.empty() ? "-" : subscriber, cca.result_code, rgs, replayed ? " replay" : "",
+                 ccr.retransmission ? " T-flag" : "", ms);
+    }
   } catch (const std::exception& e) {
     log_->error("gy session={}: cannot answer: {}; answering 5012", ccr.session_id, e.what());
     fdx::answer_error(pmsg);

@@ -21,7 +21,7 @@ class Handler {
   void handle(msg** pmsg) noexcept;
 
  private:
-  Cca decide(msg* request, const Ccr& ccr, std::string& subscriber, bool& replayed);
+  Cca decide(const Ccr& ccr, std::string& subscriber, bool& replayed);
 
   const Dict& dict_;
   store::ChargingStore& store_;
