@@ -220,16 +220,7 @@ TEST_F(BaselineTest, ImmediateReconnectSucceedsWithOneRetry) {
   for (int round = 0; round < 10; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     dia::Peer peer(client_config(daemon().port()));
-    bool connected = false;
-    for (int attempt = 0; attempt < 3 && !connected; ++attempt) {
-      try {
-        peer.connect(std::chrono::seconds(3));
-        connected = true;
-      } catch (const std::runtime_error&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
-    ASSERT_TRUE(connected);
+    ASSERT_NO_THROW(peer.connect_retrying(3, std::chrono::milliseconds(100), std::chrono::seconds(3)));
     auto cca = peer.request(make_ccr(peer, peer.new_session_id(), 1, 0));
     ASSERT_TRUE(cca);
     EXPECT_EQ(cca->result_code(), 2001u);

@@ -83,19 +83,9 @@ class GyEndToEnd : public ::testing::Test {
     dia::PeerConfig c;
     c.port = daemon_->port();
     c.origin_host = "pgw.localdomain";
-    // freeDiameter 1.2.1 drops a CER that arrives while it still cleans up
-    // the previous connection of the same Origin-Host (each test reconnects
-    // right after the last one's DPR): retry, as a real PGW would.
-    for (int attempt = 1;; ++attempt) {
-      peer_ = std::make_unique<dia::Peer>(c);
-      try {
-        peer_->connect();
-        return;
-      } catch (const std::exception& e) {
-        if (attempt == 10) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      }
-    }
+    // Each test reconnects right after the previous one's DPR.
+    peer_ = std::make_unique<dia::Peer>(c);
+    peer_->connect_retrying();
   }
   void TearDown() override {
     peer_->close();

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 namespace ocs::dia {
 
@@ -84,6 +85,18 @@ void Peer::connect(std::chrono::milliseconds timeout) {
     throw std::runtime_error("CEA result " + std::to_string(cea->result_code().value_or(0)));
   }
   cea_ = std::move(*cea);
+}
+
+void Peer::connect_retrying(int attempts, std::chrono::milliseconds pause, std::chrono::milliseconds timeout) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      connect(timeout);
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt >= attempts) throw;
+      std::this_thread::sleep_for(pause);
+    }
+  }
 }
 
 void Peer::close() {

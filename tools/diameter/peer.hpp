@@ -43,6 +43,12 @@ class Peer {
 
   /// Connects and exchanges capabilities. Throws on failure or non-2001 CEA.
   void connect(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// connect(), tried up to `attempts` times `pause` apart: freeDiameter
+  /// 1.2.1 drops a CER that arrives while it still cleans up the previous
+  /// connection of the same Origin-Host (right after a DPR). Rethrows the
+  /// last failure.
+  void connect_retrying(int attempts = 10, std::chrono::milliseconds pause = std::chrono::milliseconds(200),
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
   /// Sends DPR, waits briefly for DPA, closes.
   void close();
 
