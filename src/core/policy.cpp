@@ -1,0 +1,119 @@
+#include "ocs/core/policy.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace ocs {
+
+const char* to_string(PolicyState s) {
+  switch (s) {
+    case PolicyState::Normal: return "normal";
+    case PolicyState::OutOfCredit: return "out_of_credit";
+    case PolicyState::Blocked: return "blocked";
+    case PolicyState::Throttled: return "throttled";
+  }
+  return "normal";
+}
+
+std::optional<PolicyState> policy_state_from_string(std::string_view s) {
+  for (auto st : {PolicyState::Normal, PolicyState::OutOfCredit, PolicyState::Blocked, PolicyState::Throttled})
+    if (s == to_string(st)) return st;
+  return std::nullopt;
+}
+
+const char* to_string(AllowancePeriod p) { return p == AllowancePeriod::Day ? "day" : "month"; }
+
+std::optional<AllowancePeriod> allowance_period_from_string(std::string_view s) {
+  if (s == "day") return AllowancePeriod::Day;
+  if (s == "month") return AllowancePeriod::Month;
+  return std::nullopt;
+}
+
+TimePoint period_start(AllowancePeriod p, TimePoint now) {
+  using namespace std::chrono;
+  const auto day = floor<days>(now);
+  if (p == AllowancePeriod::Day) return time_point_cast<seconds>(day);
+  const year_month_day ymd{day};
+  return time_point_cast<seconds>(sys_days{ymd.year() / ymd.month() / 1});
+}
+
+namespace {
+bool allowance_used_up(const Allowance& a) { return a.used >= a.octets; }
+
+bool out_of_credit(const PolicyInputs& in, const GxPlanPolicies& plan) {
+  if (plan.normal.gy_exhausted_action != GyExhaustedAction::Throttle) return false;
+  return in.gy_credit_exhausted || (in.available <= 0 && !in.has_usable_bucket);
+}
+}  // namespace
+
+PolicyState select_state(const PolicyInputs& in, const GxPlanPolicies& plan) {
+  if (in.status != SubscriberStatus::Active) return PolicyState::Blocked;
+  if (out_of_credit(in, plan)) return PolicyState::OutOfCredit;
+  if (std::any_of(in.allowances.begin(), in.allowances.end(), allowance_used_up)) return PolicyState::Throttled;
+  return PolicyState::Normal;
+}
+
+std::uint32_t scaled_bitrate(std::uint64_t kbps, std::uint32_t percent) {
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint32_t>::max();
+  // kbps fits in 63 bits; guard the multiplications instead of overflowing.
+  if (kbps > kMax) return static_cast<std::uint32_t>(kMax);
+  const std::uint64_t bps = kbps * 1000u;
+  if (percent != 0 && bps > std::numeric_limits<std::uint64_t>::max() / percent) return static_cast<std::uint32_t>(kMax);
+  return static_cast<std::uint32_t>(std::min(bps * percent / 100u, kMax));
+}
+
+PolicyDecision decide_policy(const PolicyInputs& in, const GxPlanPolicies& plan) {
+  PolicyDecision d;
+  d.state = select_state(in, plan);
+  const GxPolicy* policy = &plan.normal;
+  switch (d.state) {
+    case PolicyState::Normal: break;
+    case PolicyState::OutOfCredit:
+      if (plan.out_of_credit) policy = &*plan.out_of_credit;
+      break;
+    case PolicyState::Throttled:
+      if (plan.throttled) policy = &*plan.throttled;
+      break;
+    case PolicyState::Blocked:
+      if (plan.release_on_block || !plan.blocked) {
+        d.release = true;
+        return d;
+      }
+      policy = &*plan.blocked;
+      break;
+  }
+  d.policy = *policy;
+  if (policy->rate_limit_up_kbps)
+    d.apn_ambr_ul = scaled_bitrate(*policy->rate_limit_up_kbps, policy->rate_limit_scaling_percent);
+  if (policy->rate_limit_down_kbps)
+    d.apn_ambr_dl = scaled_bitrate(*policy->rate_limit_down_kbps, policy->rate_limit_scaling_percent);
+  // Monitoring only where it can still change something: a blocked or
+  // hotlined subscriber's consumption does not move the policy.
+  if (d.state == PolicyState::Normal || d.state == PolicyState::Throttled)
+    for (const auto& a : in.allowances)
+      if (!allowance_used_up(a)) d.monitoring.push_back({a.monitoring_key, a.octets - a.used});
+  return d;
+}
+
+InstalledRules installed_rules(const PolicyDecision& d) {
+  InstalledRules r;
+  if (d.release) return r;
+  r.names = d.policy.rule_names;
+  for (const auto& dyn : d.policy.dynamic_rules) r.names.push_back(dyn.name);
+  r.base_names = d.policy.rule_base_names;
+  return r;
+}
+
+InstalledRules rules_to_remove(const InstalledRules& before, const InstalledRules& after) {
+  const auto missing = [](const std::vector<std::string>& from, const std::vector<std::string>& keep) {
+    std::vector<std::string> out;
+    for (const auto& n : from)
+      if (std::find(keep.begin(), keep.end(), n) == keep.end() && std::find(out.begin(), out.end(), n) == out.end())
+        out.push_back(n);
+    return out;
+  };
+  return InstalledRules{missing(before.names, after.names), missing(before.base_names, after.base_names)};
+}
+
+}  // namespace ocs
