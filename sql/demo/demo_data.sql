@@ -1,4 +1,4 @@
--- Demo data for a fresh OCS database (schema version 3).
+-- Demo data for a fresh OCS database (schema version 4).
 --
 -- Load it once into an empty, migrated database:
 --   psql -v ON_ERROR_STOP=1 --single-transaction -d "$DSN" -f sql/demo/demo_data.sql
@@ -11,8 +11,8 @@
 
 DO $$
 BEGIN
-  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 3 THEN
-    RAISE EXCEPTION 'demo data needs schema version 3';
+  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 4 THEN
+    RAISE EXCEPTION 'demo data needs schema version 4';
   END IF;
   IF EXISTS (SELECT 1 FROM subscribers)
      OR EXISTS (SELECT 1 FROM policies WHERE name IN ('demo', 'hotline'))
@@ -45,6 +45,27 @@ VALUES ('hotline', 300, 256, 512,
         'restrict', 'hotline', 'http://portal.localdomain/topup',
         300);
 
+-- Gx (docs/gx.md). demo: QCI 9, ARP 8, the PCEF's predefined rule
+-- 'internet' and rule group 'default-services', usage reports asked for;
+-- when Gy refuses credit, Gx installs the plan's hotline policy.
+UPDATE policies SET qci = 9, arp_priority = 8, gx_rule_names = '{internet}',
+                    gx_rule_base_names = '{default-services}', gx_event_triggers = '{33}',
+                    gy_exhausted_action = 'throttle'
+WHERE name = 'demo';
+-- hotline on Gx: 256/512 kbit/s and one dynamic rule sending web traffic to
+-- the top-up portal.
+UPDATE policies SET qci = 9, arp_priority = 15 WHERE name = 'hotline';
+INSERT INTO gx_rules (policy_id, name, precedence, flows, redirect_url)
+SELECT id, 'hotline-redirect', 10, '{"permit out 6 from any to assigned 80","permit in 6 from assigned 80 to any"}',
+       'http://portal.localdomain/topup'
+FROM policies WHERE name = 'hotline';
+-- fair-usage: what a subscriber past the monthly allowance gets (1/2 Mbit/s).
+INSERT INTO policies (name, rate_limit_up_kbps, rate_limit_down_kbps, qci, arp_priority, gx_rule_names)
+VALUES ('fair-usage', 1000, 2000, 9, 10, '{internet}');
+-- blocked: not-paying subscribers keep only the portal (BQN's "block").
+INSERT INTO policies (name, rate_limit_up_kbps, rate_limit_down_kbps, qci, arp_priority, gx_rule_names)
+VALUES ('blocked', 64, 64, 9, 15, '{walled-garden}');
+
 -- RADIUS reply templates (PortaBilling syntax). Only data for now.
 -- MikroTik Rate-Limit is rx/tx as the router sees it: client upload first.
 INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
@@ -64,6 +85,15 @@ WHERE p.name = 'demo';
 ---------------------------------------------------------------------------
 INSERT INTO plans (name, description, currency, utc_offset_minutes, policy_id)
 SELECT 'demo', 'Demo prepaid data and time plan', 'EUR', 0, id FROM policies WHERE name = 'demo';
+
+-- Gx: the policy of each state, and 10 GiB of fair usage per month
+-- (monitoring key 'fup').
+UPDATE plans SET gx_hotline_policy_id = (SELECT id FROM policies WHERE name = 'hotline'),
+                 gx_throttled_policy_id = (SELECT id FROM policies WHERE name = 'fair-usage'),
+                 gx_blocked_policy_id = (SELECT id FROM policies WHERE name = 'blocked')
+WHERE name = 'demo';
+INSERT INTO usage_allowances (plan_id, monitoring_key, octets, period)
+SELECT id, 'fup', 10737418240, 'month' FROM plans WHERE name = 'demo';
 
 -- Rating group 10: data, 1 MiB blocks, grants of 10 MiB (at most 100 MiB).
 INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, rounding, default_grant, max_grant)

@@ -166,6 +166,13 @@ void parse_gy(Section& s, GyConfig& c) {
   s.boolean("server_requests_via_relay", c.server_requests_via_relay);
 }
 
+void parse_gx(Section& s, GxConfig& c) {
+  s.boolean("enabled", c.enabled);
+  s.integer<std::size_t>("workers", c.workers, 1, 1024);
+  s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.boolean("reauth_on_change", c.reauth_on_change);
+}
+
 /// The tables a file may contain, in the order they are documented.
 struct SectionSpec {
   std::string_view name;
@@ -175,6 +182,7 @@ constexpr SectionSpec kSections[] = {
     {"database", [](Section& s, Config& c) { parse_database(s, c.database); }},
     {"log", [](Section& s, Config& c) { parse_log(s, c.log); }},
     {"gy", [](Section& s, Config& c) { parse_gy(s, c.gy); }},
+    {"gx", [](Section& s, Config& c) { parse_gx(s, c.gx); }},
 };
 
 Config from_toml(const Value& doc) {

@@ -189,6 +189,24 @@ inline avp* add_str(msg_or_avp* parent, dict_object* model, std::string_view s) 
   });
 }
 
+/// Session-Id as the first AVP of a new request (RFC 6733 8.8).
+inline avp* add_session_id(msg* m, dict_object* model, std::string_view id) {
+  avp* a = nullptr;
+  fd_check(fd_msg_avp_new(model, 0, &a), "fd_msg_avp_new");
+  avp_value v{};
+  v.os.data = reinterpret_cast<std::uint8_t*>(const_cast<char*>(id.data()));
+  v.os.len = id.size();
+  if (int rc = fd_msg_avp_setvalue(a, &v); rc != 0) {
+    (void)fd_msg_free(a);
+    fd_check(rc, "fd_msg_avp_setvalue");
+  }
+  if (int rc = fd_msg_avp_add(m, MSG_BRW_FIRST_CHILD, a); rc != 0) {
+    (void)fd_msg_free(a);
+    fd_check(rc, "fd_msg_avp_add");
+  }
+  return a;
+}
+
 /// An empty grouped AVP appended to `parent`; add its children afterwards.
 inline avp* add_grouped(msg_or_avp* parent, dict_object* model) {
   return add_avp(parent, model, [](avp*) {});

@@ -4,7 +4,8 @@
 // on the LoadExtension line, start logging, open the connection pool and
 // check the schema version, resolve every dictionary object, start the
 // worker threads, register the Gy CCR handler and advertise application 4,
-// then start the account-event listener (RAR/ASR) and session supervision.
+// then Gx (application 16777238, see gx/front_end.hpp), then start the
+// account-event listener (Gy RAR/ASR, Gx RAR) and session supervision.
 //
 //   LoadExtension = "/path/ocs.fdx" : "/path/ocs.toml";
 //
@@ -27,8 +28,10 @@
 #include "gy/handler.hpp"
 #include "gy/reauth.hpp"
 #include "gy/wire.hpp"
+#include "gx/front_end.hpp"
 #include "ocs/common/log.hpp"
 #include "ocs/config/config.hpp"
+#include "ocs/store/pg_policy.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_store.hpp"
 #include "work_queue.hpp"
@@ -90,6 +93,7 @@ struct Extension {
   std::unique_ptr<ocs::gy::Handler> handler;
   std::unique_ptr<WorkQueue<msg*>> queue;
   std::unique_ptr<ocs::gy::Reauthorizer> reauth;
+  std::unique_ptr<ocs::gx::FrontEnd> gx;
   std::unique_ptr<Supervisor> supervisor;
   disp_hdl* ccr_handle = nullptr;
 };
@@ -114,8 +118,10 @@ void start(Extension& ext, const char* conffile) {
   ocs::log::init(ext.config.log);
   ext.log = ocs::log::get("gy");
   const auto& db = ext.config.database;
-  ext.pool = std::make_unique<ocs::store::ConnectionPool>(db.dsn, db.pool_size,
-                                                          ocs::store::PgChargingStore::prepare_statements);
+  ext.pool = std::make_unique<ocs::store::ConnectionPool>(db.dsn, db.pool_size, [](pqxx::connection& c) {
+    ocs::store::PgChargingStore::prepare_statements(c);
+    ocs::store::PgPolicyStore::prepare_statements(c);
+  });
   {
     auto lease = ext.pool->acquire(std::chrono::milliseconds(db.connect_timeout_ms));
     ocs::store::check_schema_version(*lease);
@@ -137,6 +143,8 @@ void start(Extension& ext, const char* conffile) {
   fdx::fd_check(fd_disp_app_support(ext.dict.app, nullptr, 1, 0), "fd_disp_app_support");
 
   ext.reauth = std::make_unique<ocs::gy::Reauthorizer>(ext.config.gy, db.dsn, ext.dict, *ext.store, ext.log);
+  if (ext.config.gx.enabled)
+    ext.gx = std::make_unique<ocs::gx::FrontEnd>(ext.config, *ext.pool, *ext.store, *ext.reauth);
   ext.reauth->start();
   ext.supervisor = std::make_unique<Supervisor>(
       *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log);
@@ -148,6 +156,7 @@ void stop(Extension& ext) noexcept {
   if (ext.ccr_handle) (void)fd_disp_unregister(&ext.ccr_handle, nullptr);
   ext.supervisor.reset();
   if (ext.reauth) ext.reauth->stop();
+  ext.gx.reset();
   if (ext.queue) ext.queue->stop();
   ext.reauth.reset();
   ext.queue.reset();

@@ -262,5 +262,22 @@ TEST_F(ConfigFileTest, GyRejectsBadValuesWithTheLine) {
   }
 }
 
+TEST_F(ConfigFileTest, GxSectionSetsEveryValueAndRejectsBadOnes) {
+  const Config c = load(write("[gx]\nenabled = false\nworkers = 3\nqueue_limit = 7\nreauth_on_change = false\n"));
+  EXPECT_FALSE(c.gx.enabled);
+  EXPECT_EQ(c.gx.workers, 3u);
+  EXPECT_EQ(c.gx.queue_limit, 7u);
+  EXPECT_FALSE(c.gx.reauth_on_change);
+  EXPECT_TRUE(defaults().gx.enabled);
+  EXPECT_EQ(load(write("")).gx.workers, defaults().gx.workers);
+  EXPECT_THROW(load(write("[gx]\nworkers = 0\n")), ConfigError);
+  try {
+    load(write("[gx]\n\nrelease = true\n"));
+    FAIL() << "unknown key";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(":3:"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace ocs::config

@@ -73,10 +73,25 @@ struct GyConfig {
   bool server_requests_via_relay = false;
 };
 
+/// [gx] Policy control (PCRF role), in the same extension ocs.fdx.
+struct GxConfig {
+  /// Register the Gx application (16777238) and advertise it in CEA.
+  bool enabled = true;
+  /// Threads that run policy transactions (a database connection each, from
+  /// the same pool as Gy); at least 1.
+  std::size_t workers = 2;
+  /// Requests waiting for a worker; past it the answer is 3004 TOO_BUSY.
+  std::size_t queue_limit = 1024;
+  /// Send RAR to Gx sessions whose policy changes (top-up, block, plan,
+  /// Gy credit, fair usage).
+  bool reauth_on_change = true;
+};
+
 struct Config {
   DatabaseConfig database;
   LogConfig log;
   GyConfig gy;
+  GxConfig gx;
 };
 
 /// The configuration used when there is no file.

@@ -134,6 +134,10 @@ std::variant<store::ChargeRequest, Rejection> to_charge_request(const Ccr& ccr, 
 /// The answer for a charging result.
 Cca to_cca(const Ccr& ccr, const store::ChargeResult& result, const Options& opt);
 
+/// The store identity of a Subscription-Id (E.164 without a leading '+'),
+/// nullopt for PRIVATE and unknown types. Shared with Gx.
+std::optional<store::Identity> to_identity(const SubscriptionId& s);
+
 /// Converts a Unix time to the NTP seconds of a Diameter Time AVP.
 std::uint32_t to_ntp(TimePoint t);
 

@@ -10,11 +10,12 @@
 
 #include "ocs/core/credit.hpp"
 #include "ocs/core/model.hpp"
+#include "ocs/core/policy.hpp"
 
 namespace ocs::store {
 
 /// The schema version this build expects (sql/migrations/NNNN_*.sql).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// Why a store operation failed, for a one-line message and an exit code.
 class StoreError : public std::runtime_error {
@@ -128,6 +129,71 @@ class ChargingStore {
   /// The open sessions of a subscriber for one protocol.
   virtual std::vector<OpenSession> open_sessions(std::int64_t subscriber_id,
                                                  const std::string& protocol) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Policy control (used by the Gx front-end).
+// ---------------------------------------------------------------------------
+
+/// Octets the gateway reports for one monitoring key (Used-Service-Unit in
+/// Usage-Monitoring-Information).
+struct UsageReport {
+  std::string monitoring_key;
+  std::uint64_t octets = 0;
+};
+
+struct PolicyRequest {
+  std::string session_id;
+  /// Idempotency key (CC-Request-Number): a replay adds no usage.
+  std::string request_key;
+  RequestKind kind = RequestKind::Initial;  // Initial, Update or Terminate
+  /// Initial: find the subscriber (first match wins).
+  std::vector<Identity> identities;
+  SessionOrigin origin;
+  std::vector<UsageReport> usage;
+};
+
+struct PolicyResult {
+  ChargeStatus status = ChargeStatus::Ok;
+  bool replayed = false;
+  std::int64_t subscriber_id = 0;
+  std::string subscriber;  // external id, for logs
+  PolicyDecision decision;
+  /// What the session enforced before this request (Update/Terminate).
+  std::optional<PolicyState> previous_state;
+  /// Rules installed before that this decision no longer installs.
+  InstalledRules remove;
+  /// The state or the policy differs from what the session had.
+  bool changed = false;
+};
+
+/// A Gx session whose policy must change (sent as RAR).
+struct PolicyChange {
+  std::string session_id;
+  std::int64_t subscriber_id = 0;
+  SessionOrigin origin;
+  PolicyState previous_state = PolicyState::Normal;
+  PolicyDecision decision;
+  InstalledRules remove;
+};
+
+class PolicyStore {
+ public:
+  virtual ~PolicyStore() = default;
+  /// Decides a Gx CCR in one transaction (account row locked, as charging
+  /// does): counts reported usage once per request key, stores the session
+  /// and what it now enforces, then commits. When the decision throttles
+  /// the subscriber, NOTIFY ocs_account {"event": "usage"} reaches its other
+  /// Gx sessions. Throws StoreError.
+  virtual PolicyResult decide(const PolicyRequest& req, TimePoint now) = 0;
+  /// Re-decides one open Gx session; when the state or policy differs from
+  /// what the session enforces, stores and returns the change (to send as
+  /// RAR after this commit). nullopt when nothing changed or the session is
+  /// not open.
+  virtual std::optional<PolicyChange> reevaluate(const std::string& session_id, TimePoint now) = 0;
+  /// Subscribers with an open Gx session (re-checked after notifications
+  /// may have been missed).
+  virtual std::vector<std::int64_t> subscribers_with_policy_sessions() = 0;
 };
 
 // ---------------------------------------------------------------------------

@@ -26,22 +26,6 @@ UsageAmount to_amount(const ServiceUnits& u) {
   return a;
 }
 
-std::optional<store::Identity> to_identity(const SubscriptionId& s) {
-  using store::IdentityKind;
-  switch (static_cast<SubscriptionIdType>(s.type)) {
-    case SubscriptionIdType::E164: {
-      std::string digits = s.data;
-      if (!digits.empty() && digits.front() == '+') digits.erase(0, 1);
-      return store::Identity{IdentityKind::Msisdn, digits};
-    }
-    case SubscriptionIdType::Imsi: return store::Identity{IdentityKind::Imsi, s.data};
-    case SubscriptionIdType::SipUri: return store::Identity{IdentityKind::SipUri, s.data};
-    case SubscriptionIdType::Nai: return store::Identity{IdentityKind::Nai, s.data};
-    case SubscriptionIdType::Private: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 std::uint32_t clamp32(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, std::numeric_limits<std::uint32_t>::max()));
 }
@@ -100,6 +84,22 @@ CcaMscc answer_mscc(const CcrMscc& req, const RatingGroupResult* res, const Poli
 }
 
 }  // namespace
+
+std::optional<store::Identity> to_identity(const SubscriptionId& s) {
+  using store::IdentityKind;
+  switch (static_cast<SubscriptionIdType>(s.type)) {
+    case SubscriptionIdType::E164: {
+      std::string digits = s.data;
+      if (!digits.empty() && digits.front() == '+') digits.erase(0, 1);
+      return store::Identity{IdentityKind::Msisdn, digits};
+    }
+    case SubscriptionIdType::Imsi: return store::Identity{IdentityKind::Imsi, s.data};
+    case SubscriptionIdType::SipUri: return store::Identity{IdentityKind::SipUri, s.data};
+    case SubscriptionIdType::Nai: return store::Identity{IdentityKind::Nai, s.data};
+    case SubscriptionIdType::Private: return std::nullopt;
+  }
+  return std::nullopt;
+}
 
 std::uint32_t to_ntp(TimePoint t) {
   const auto unix_seconds = static_cast<std::uint64_t>(t.time_since_epoch().count());

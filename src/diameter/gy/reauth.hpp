@@ -17,6 +17,7 @@
 #include "ocs/config/config.hpp"
 #include "ocs/store/notifications.hpp"
 #include "ocs/store/store.hpp"
+#include "../server_request.hpp"
 #include "wire.hpp"
 
 namespace ocs::gy {
@@ -40,6 +41,16 @@ class UnknownSessions {
   std::vector<std::string> ids_;
 };
 
+/// Another front-end acting on the same account events (Gx), called on the
+/// listener thread; one LISTEN connection serves them all.
+class AccountEventSink {
+ public:
+  virtual ~AccountEventSink() = default;
+  virtual void on_event(const store::AccountEvent& e) = 0;
+  /// After each wait (at least every 500 ms): deferred work.
+  virtual void idle() {}
+};
+
 class Reauthorizer {
  public:
   Reauthorizer(const config::GyConfig& cfg, std::string dsn, const Dict& dict, store::ChargingStore& store,
@@ -47,6 +58,9 @@ class Reauthorizer {
   ~Reauthorizer();
   Reauthorizer(const Reauthorizer&) = delete;
   Reauthorizer& operator=(const Reauthorizer&) = delete;
+
+  /// Adds a sink (before start(); it must outlive this Reauthorizer's thread).
+  void add_sink(AccountEventSink& sink) { sinks_.push_back(&sink); }
 
   void start();
   void stop();
@@ -57,6 +71,7 @@ class Reauthorizer {
  private:
   void run();
   void close_unknown_sessions();
+  void notify_sink(AccountEventSink& sink, const store::AccountEvent* e);
   void send_rar(const store::OpenSession& s);
   void send_asr(const store::OpenSession& s);
   msg* new_request(dict_object* command, const store::OpenSession& s);
@@ -67,8 +82,9 @@ class Reauthorizer {
   const Dict& dict_;
   store::ChargingStore& store_;
   std::shared_ptr<spdlog::logger> log_;
-  fd_rt_out_hdl* route_ = nullptr;
+  diameter::DestinationHostRouting routing_;
   std::shared_ptr<UnknownSessions> unknown_ = std::make_shared<UnknownSessions>();
+  std::vector<AccountEventSink*> sinks_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

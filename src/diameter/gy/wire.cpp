@@ -110,18 +110,6 @@ avp* failed_avp_for(msg* request, std::uint32_t code) {
   return a;
 }
 
-void set_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> failed, msg* request,
-                const Dict& d) {
-  if ((code == kMissingAvp || code == kInvalidAvpValue) && failed) {
-    avp* f = failed_avp_for(request, *failed);
-    fdx::set_result(ans, code == kMissingAvp ? "DIAMETER_MISSING_AVP" : "DIAMETER_INVALID_AVP_VALUE", nullptr, f);
-    return;
-  }
-  fdx::fd_check(fd_msg_add_origin(ans, 0), "fd_msg_add_origin");
-  fdx::add_u32(ans, d.result_code, code);
-  if (code / 1000 == 3) fdx::header(ans)->msg_flags |= CMD_FLAG_ERROR;
-}
-
 void write_units(avp* gsu, const ServiceUnits& u, const Dict& d) {
   if (u.total_octets) fdx::add_u64(gsu, d.cc_total_octets, *u.total_octets);
   if (u.input_octets) fdx::add_u64(gsu, d.cc_input_octets, *u.input_octets);
@@ -164,6 +152,33 @@ void write_mscc(msg* ans, const CcaMscc& m, const Dict& d) {
 }
 
 }  // namespace
+
+void write_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> failed, msg* request,
+                  dict_object* result_code) {
+  if ((code == kMissingAvp || code == kInvalidAvpValue) && failed) {
+    avp* f = failed_avp_for(request, *failed);
+    fdx::set_result(ans, code == kMissingAvp ? "DIAMETER_MISSING_AVP" : "DIAMETER_INVALID_AVP_VALUE", nullptr, f);
+    return;
+  }
+  fdx::fd_check(fd_msg_add_origin(ans, 0), "fd_msg_add_origin");
+  fdx::add_u32(ans, result_code, code);
+  if (code / 1000 == 3) fdx::header(ans)->msg_flags |= CMD_FLAG_ERROR;
+}
+
+SubscriptionId read_subscription_id(avp* a) {
+  SubscriptionId s;
+  bool has_type = false;
+  fdx::for_each_child(a, [&](avp* x) {
+    const avp_hdr* xh = fdx::header(x);
+    if (xh->avp_code == 450 && enum_of(x)) {
+      s.type = *enum_of(x);
+      has_type = true;
+    }
+    if (xh->avp_code == 444) s.data = string_of(x);
+  });
+  if (!has_type) s.type = 0xffffffffu;  // reported as an invalid type
+  return s;
+}
 
 Dict Dict::resolve() {
   Dict d;
@@ -228,21 +243,7 @@ Ccr read_ccr(msg* request, const Dict& /*d*/) {
       case 415: c.request_number = fdx::u32_of(a); break;
       case 436: c.requested_action = enum_of(a); break;
       case 295: c.termination_cause = enum_of(a); break;
-      case 443: {
-        SubscriptionId s;
-        bool has_type = false;
-        fdx::for_each_child(a, [&](avp* x) {
-          const avp_hdr* xh = fdx::header(x);
-          if (xh->avp_code == 450 && enum_of(x)) {
-            s.type = *enum_of(x);
-            has_type = true;
-          }
-          if (xh->avp_code == 444) s.data = string_of(x);
-        });
-        if (!has_type) s.type = 0xffffffffu;  // reported as an invalid type
-        c.subscription_ids.push_back(s);
-        break;
-      }
+      case 443: c.subscription_ids.push_back(read_subscription_id(a)); break;
       case 456: c.mscc.push_back(read_mscc(a)); break;
       default: break;
     }
@@ -254,7 +255,7 @@ void build_cca(msg** pmsg, const Cca& cca, const Dict& d) {
   msg* request = *pmsg;
   fdx::make_answer(pmsg);
   msg* ans = *pmsg;
-  set_result(ans, cca.result_code, cca.failed_avp, request, d);
+  write_result(ans, cca.result_code, cca.failed_avp, request, d.result_code);
   fdx::add_u32(ans, d.auth_application_id, 4);
   if (cca.request_type) fdx::add_i32(ans, d.cc_request_type, static_cast<std::int32_t>(cca.request_type));
   fdx::add_u32(ans, d.cc_request_number, cca.request_number);

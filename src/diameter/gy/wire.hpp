@@ -72,6 +72,15 @@ Ccr read_ccr(msg* request, const Dict& d);
 /// request, or an empty AVP of that code when the request has none.
 void build_cca(msg** pmsg, const Cca& cca, const Dict& d);
 
+/// Adds Result-Code `code` (with Origin-Host/Realm; E bit for 3xxx). For
+/// 5004/5005 with `failed`: Failed-AVP holds the request's AVP of that code
+/// (searched at any depth), or an empty one. Shared with Gx.
+void write_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> failed, msg* request,
+                  dict_object* result_code);
+
+/// A Subscription-Id grouped AVP (type 0xffffffff when it has none).
+SubscriptionId read_subscription_id(avp* subscription_id);
+
 /// Answers the request in *pmsg with a bare result code (e.g. 3004 when
 /// overloaded) and sends it. Never throws.
 void answer_with(msg** pmsg, std::uint32_t result_code, const Dict& d) noexcept;

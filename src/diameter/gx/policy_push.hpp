@@ -1,0 +1,46 @@
+// Gx RAR on account changes: a top-up, a block or unblock, a plan or policy
+// change, a Gy session refused credit or given credit again, or fair usage
+// used up on another session (all NOTIFY ocs_account) re-decide the
+// subscriber's open Gx sessions; each whose policy changes gets a RAR with
+// Charging-Rule-Remove/-Install, QoS and monitoring grants, or with
+// Session-Release-Cause when it must end. Runs on the Gy Reauthorizer's
+// listener thread (one LISTEN connection for both).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "../gy/reauth.hpp"
+#include "ocs/store/store.hpp"
+#include "wire.hpp"
+
+namespace ocs::gx {
+
+class PolicyPusher : public gy::AccountEventSink {
+ public:
+  /// `sessions` lists and closes sessions (shared with Gy).
+  PolicyPusher(const Dict& dict, store::PolicyStore& policies, store::ChargingStore& sessions,
+               int answer_timeout_ms, std::shared_ptr<spdlog::logger> log)
+      : dict_(dict), policies_(policies), sessions_(sessions), timeout_ms_(answer_timeout_ms), log_(std::move(log)) {}
+
+  void on_event(const store::AccountEvent& e) override;
+  /// Closes the sessions whose PCEF answered a RAR with 5002.
+  void idle() override;
+
+  /// Re-decides every open Gx session of one subscriber, RAR to those that change.
+  void reevaluate_subscriber(std::int64_t subscriber_id);
+
+ private:
+  void send_rar(const store::PolicyChange& change);
+
+  const Dict& dict_;
+  store::PolicyStore& policies_;
+  store::ChargingStore& sessions_;
+  const int timeout_ms_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<gy::UnknownSessions> unknown_ = std::make_shared<gy::UnknownSessions>();
+};
+
+}  // namespace ocs::gx
