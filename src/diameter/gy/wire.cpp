@@ -80,34 +80,53 @@ avp* find_deep(msg_or_avp* parent, std::uint32_t code) {
   return nullptr;
 }
 
-/// An AVP to name in Failed-AVP: the request's own, or an empty one of that
-/// code appended to the request (it must outlive the answer, which keeps the
-/// request alive until it is sent).
-avp* failed_avp_for(msg* request, std::uint32_t code) {
-  if (avp* a = find_deep(request, code)) return a;
-  dict_object* model = fdx::try_find_avp(code);
-  if (!model) model = fdx::try_find_avp(code, k3gpp);
-  if (!model) return nullptr;
+/// Appends to `parent` a copy of `src` (its value, or for a grouped AVP its
+/// children). freeDiameter 1.2.1's own copy in fd_msg_rescode_set loses the
+/// value and, for an empty OctetString, produces an AVP it then cannot
+/// encode (the answer is dropped), so Failed-AVP is built here.
+void copy_avp(msg_or_avp* parent, avp* src) {
+  dict_object* model = nullptr;
+  if (fd_msg_model(src, &model) != 0 || !model) return;  // unknown to the dictionary: left out
   dict_avp_data data{};
   fdx::fd_check(fd_dict_getval(model, &data), "fd_dict_getval");
-  avp* a = nullptr;
-  fdx::fd_check(fd_msg_avp_new(model, 0, &a), "fd_msg_avp_new");
-  if (data.avp_basetype != AVP_TYPE_GROUPED) {
-    avp_value zero{};
+  if (data.avp_basetype == AVP_TYPE_GROUPED) {
+    avp* g = fdx::add_grouped(parent, model);
+    fdx::for_each_child(src, [&](avp* c) { copy_avp(g, c); });
+    return;
+  }
+  const avp_value* v = fdx::value_of(src);
+  fdx::add_avp(parent, model, [&](avp* a) {
     static std::uint8_t nothing = 0;
-    zero.os.data = &nothing;
-    zero.os.len = 0;
-    if (data.avp_basetype != AVP_TYPE_OCTETSTRING) std::memset(&zero, 0, sizeof zero);
-    if (fd_msg_avp_setvalue(a, &zero) != 0) {
-      (void)fd_msg_free(a);
-      return nullptr;
+    avp_value copy{};
+    if (v) copy = *v;
+    if (data.avp_basetype == AVP_TYPE_OCTETSTRING && !copy.os.data) {
+      copy.os.data = &nothing;
+      copy.os.len = 0;
     }
+    fdx::fd_check(fd_msg_avp_setvalue(a, &copy), "fd_msg_avp_setvalue");
+  });
+}
+
+/// An AVP of that code with an empty or zero value, for a missing AVP.
+void add_empty_avp(msg_or_avp* parent, std::uint32_t code) {
+  dict_object* model = fdx::try_find_avp(code);
+  if (!model) model = fdx::try_find_avp(code, k3gpp);
+  if (!model) return;
+  dict_avp_data data{};
+  fdx::fd_check(fd_dict_getval(model, &data), "fd_dict_getval");
+  if (data.avp_basetype == AVP_TYPE_GROUPED) {
+    fdx::add_grouped(parent, model);
+    return;
   }
-  if (fd_msg_avp_add(request, MSG_BRW_LAST_CHILD, a) != 0) {
-    (void)fd_msg_free(a);
-    return nullptr;
-  }
-  return a;
+  fdx::add_avp(parent, model, [&](avp* a) {
+    static std::uint8_t nothing = 0;
+    avp_value zero{};
+    if (data.avp_basetype == AVP_TYPE_OCTETSTRING) {
+      zero.os.data = &nothing;
+      zero.os.len = 0;
+    }
+    fdx::fd_check(fd_msg_avp_setvalue(a, &zero), "fd_msg_avp_setvalue");
+  });
 }
 
 void write_units(avp* gsu, const ServiceUnits& u, const Dict& d) {
@@ -156,8 +175,13 @@ void write_mscc(msg* ans, const CcaMscc& m, const Dict& d) {
 void write_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> failed, msg* request,
                   dict_object* result_code) {
   if ((code == kMissingAvp || code == kInvalidAvpValue) && failed) {
-    avp* f = failed_avp_for(request, *failed);
-    fdx::set_result(ans, code == kMissingAvp ? "DIAMETER_MISSING_AVP" : "DIAMETER_INVALID_AVP_VALUE", nullptr, f);
+    fdx::set_result(ans, code == kMissingAvp ? "DIAMETER_MISSING_AVP" : "DIAMETER_INVALID_AVP_VALUE");
+    avp* failed_avp = fdx::add_grouped(ans, fdx::find_avp(279));
+    if (avp* a = find_deep(request, *failed)) {
+      copy_avp(failed_avp, a);
+    } else {
+      add_empty_avp(failed_avp, *failed);
+    }
     return;
   }
   fdx::fd_check(fd_msg_add_origin(ans, 0), "fd_msg_add_origin");
