@@ -29,6 +29,7 @@
 
 #include "ocs/core/credit.hpp"
 #include "ocs/store/outcome_codec.hpp"
+#include "pg_util.hpp"
 
 namespace ocs::store {
 namespace {
@@ -52,10 +53,7 @@ constexpr const char* kOpenOwner = "chg_open_owner";
 constexpr const char* kOpenSessions = "chg_open_sessions";
 }  // namespace stmt
 
-struct NamedSql {
-  const char* name;
-  const char* sql;
-};
+using pg::NamedSql;
 
 // Times travel as Unix seconds: to_timestamp($n) in, extract(epoch ...) out.
 // A charge itself runs the functions of sql/migrations/0002_*.sql, as
@@ -171,15 +169,9 @@ E from_sql(const SqlName<E> (&names)[N], const pqxx::field& f) {
 // ---------------------------------------------------------------------------
 // Small conversions.
 // ---------------------------------------------------------------------------
-std::int64_t epoch(TimePoint t) { return t.time_since_epoch().count(); }
-
-TimePoint from_epoch(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
-
-template <class T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
+using pg::epoch;
+using pg::from_epoch;
+using pg::opt;
 
 std::optional<TimePoint> opt_time(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -200,27 +192,8 @@ struct EventRace : std::runtime_error {
   EventRace() : std::runtime_error("a concurrent duplicate stored this request first") {}
 };
 
-StoreError as_store_error(const std::exception& e) {
-  if (const auto* s = dynamic_cast<const StoreError*>(&e)) return *s;
-  if (dynamic_cast<const pqxx::undefined_table*>(&e) || dynamic_cast<const pqxx::undefined_column*>(&e) ||
-      dynamic_cast<const pqxx::undefined_function*>(&e))
-    return StoreError(StoreError::Kind::Schema, e.what());
-  if (dynamic_cast<const std::logic_error*>(&e))  // pqxx conversion and usage errors
-    return StoreError(StoreError::Kind::Invalid, e.what());
-  return StoreError(StoreError::Kind::Unavailable, e.what());
-}
-
-/// Runs `f`, turning any exception into StoreError.
-template <class F>
-auto guarded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const StoreError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw as_store_error(e);
-  }
-}
+using pg::as_store_error;
+using pg::guarded;
 
 // ---------------------------------------------------------------------------
 // Rows shared by charge and expiry.
@@ -770,7 +743,7 @@ PgChargingStore::PgChargingStore(ConnectionPool& pool)
 PgChargingStore::~PgChargingStore() = default;
 
 void PgChargingStore::prepare_statements(pqxx::connection& c) {
-  for (const auto& s : kStatements) c.prepare(s.name, s.sql);
+  pg::prepare_all(c, kStatements);
 }
 
 ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {

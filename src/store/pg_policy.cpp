@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "pg_util.hpp"
+
 namespace ocs::store {
 namespace {
 
@@ -41,10 +43,10 @@ constexpr const char* kNotify = "gx_notify";
 constexpr const char* kSubscribersWithSessions = "gx_subscribers_with_sessions";
 }  // namespace stmt
 
-struct NamedSql {
-  const char* name;
-  const char* sql;
-};
+using pg::NamedSql;
+using pg::epoch;
+using pg::opt;
+using pg::guarded;
 
 // Arrays travel as newline-joined text (names and IPFilterRules hold none).
 constexpr NamedSql kStatements[] = {
@@ -113,14 +115,6 @@ constexpr NamedSql kStatements[] = {
      "SELECT DISTINCT subscriber_id FROM charging_sessions WHERE protocol = 'gx' AND state = 'open' "
      "ORDER BY subscriber_id"},
 };
-
-std::int64_t epoch(TimePoint t) { return t.time_since_epoch().count(); }
-
-template <class T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
@@ -383,21 +377,10 @@ std::optional<PolicyChange> reevaluate_once(pqxx::connection& c, const std::stri
   return change;
 }
 
-template <class F>
-auto guarded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const StoreError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw StoreError(StoreError::Kind::Internal, e.what());
-  }
-}
-
 }  // namespace
 
 void PgPolicyStore::prepare_statements(pqxx::connection& c) {
-  for (const auto& s : kStatements) c.prepare(s.name, s.sql);
+  pg::prepare_all(c, kStatements);
 }
 
 PolicyResult PgPolicyStore::decide(const PolicyRequest& req, TimePoint now) {

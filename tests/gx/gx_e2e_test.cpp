@@ -15,6 +15,7 @@
 #include "fd_daemon.hpp"
 #include "gx_messages.hpp"
 #include "gy_messages.hpp"
+#include "ocs_daemon.hpp"
 #include "peer.hpp"
 #include "pg_test_db.hpp"
 #include "tshark_capture.hpp"
@@ -69,17 +70,6 @@ INSERT INTO tariff_periods (plan_rating_group_id, price_per_block)
 SELECT g.id, 2 FROM plan_rating_groups g JOIN plans p ON p.id = g.plan_id WHERE p.name = 'gx';
 )SQL";
 
-FdDaemonOptions ocs_daemon(const std::string& toml) {
-  FdDaemonOptions o;
-  o.executable = OCS_FREEDIAMETERD;
-  o.extension_dir = OCS_FD_EXTENSION_DIR;
-  o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
-  o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
-  o.extensions.push_back({OCS_FDX, toml});
-  o.app_threads = 2;
-  return o;
-}
-
 class GxEndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -130,16 +120,8 @@ class GxEndToEnd : public ::testing::Test {
     db_->exec("UPDATE accounts SET balance = balance + " + std::to_string(amount) +
               " WHERE subscriber_id = " + sub(id));
   }
-  static long query_long(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    pqxx::nontransaction n(c);
-    return n.exec(sql)[0][0].as<long>();
-  }
-  static std::string query_text(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    pqxx::nontransaction n(c);
-    return n.exec(sql)[0][0].as<std::string>();
-  }
+  static long query_long(const std::string& sql) { return db_->scalar_long(sql); }
+  static std::string query_text(const std::string& sql) { return db_->scalar(sql); }
 
   Message send(Message m) {
     auto a = peer_->request(std::move(m), std::chrono::seconds(10));

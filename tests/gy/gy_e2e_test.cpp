@@ -13,6 +13,7 @@
 #include "codec.hpp"
 #include "fd_daemon.hpp"
 #include "gy_messages.hpp"
+#include "ocs_daemon.hpp"
 #include "peer.hpp"
 #include "pg_test_db.hpp"
 #include "tshark_capture.hpp"
@@ -47,19 +48,6 @@ INSERT INTO tariff_periods (plan_rating_group_id, price_per_block)
   SELECT g.id, CASE g.rating_group WHEN 10 THEN 2 ELSE 5 END
   FROM plan_rating_groups g JOIN plans p ON p.id = g.plan_id WHERE p.name = 'flat';
 )SQL";
-
-/// freeDiameterd with the stock dictionaries, dict_ocs.fdx and ocs.fdx
-/// configured by `toml`.
-FdDaemonOptions ocs_daemon(const std::string& toml) {
-  FdDaemonOptions o;
-  o.executable = OCS_FREEDIAMETERD;
-  o.extension_dir = OCS_FD_EXTENSION_DIR;
-  o.extensions = FdDaemon::stock_dictionaries(OCS_FD_EXTENSION_DIR);
-  o.extensions.push_back({OCS_DICT_OCS_FDX, {}});
-  o.extensions.push_back({OCS_FDX, toml});
-  o.app_threads = 2;
-  return o;
-}
 
 class GyEndToEnd : public ::testing::Test {
  protected:
@@ -110,11 +98,7 @@ class GyEndToEnd : public ::testing::Test {
                            : std::string()));
   }
 
-  static long query_long(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    pqxx::nontransaction n(c);
-    return n.exec(sql)[0][0].as<long>();
-  }
+  static long query_long(const std::string& sql) { return db_->scalar_long(sql); }
   static long balance(const std::string& id) {
     return query_long("SELECT balance FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
                       "WHERE s.external_id = '" + id + "'");

@@ -52,6 +52,14 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+std::string TestDatabase::scalar(const std::string& sql) const {
+  pqxx::connection c(dsn_);
+  pqxx::nontransaction n(c);
+  const auto r = n.exec(sql);
+  if (r.empty()) throw std::runtime_error("no row: " + sql);
+  return r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
+}
+
 void TestDatabase::exec(const std::string& sql) const {
   pqxx::connection c(dsn_);
   pqxx::work w(c);

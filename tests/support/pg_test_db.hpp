@@ -22,6 +22,10 @@ class TestDatabase {
 
   /// Runs SQL (several statements allowed) in the fresh database.
   void exec(const std::string& sql) const;
+  /// The first column of the first row of a query, as text ("" for NULL).
+  /// Throws when the query returns no row.
+  std::string scalar(const std::string& sql) const;
+  long scalar_long(const std::string& sql) const { return std::stol(scalar(sql)); }
 
  private:
   std::string admin_dsn_;
