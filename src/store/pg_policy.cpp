@@ -257,7 +257,8 @@ std::optional<std::int64_t> policy_id_of(const PolicyDecision& d) {
 }
 
 bool differs(const std::optional<Enforced>& before, const PolicyDecision& d) {
-  return !before || before->state != d.state || before->policy_id != policy_id_of(d);
+  return !before || before->state != d.state || before->policy_id != policy_id_of(d) ||
+         before->rules != installed_rules(d);  // the policy's rules were edited
 }
 
 void store_state(pqxx::transaction_base& tx, const std::string& session_id, const PolicyDecision& d,
