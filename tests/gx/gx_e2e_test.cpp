@@ -436,6 +436,36 @@ TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   EXPECT_EQ(query_long(closed), 1);
 }
 
+TEST_F(GxEndToEnd, RarToAPcefThatIsGoneIsLoggedAndHarmless) {
+  subscriber("gone", "491720000085", 1000);
+  {
+    dia::PeerConfig c;
+    c.port = daemon_->port();
+    c.origin_host = "pcef-gone.localdomain";
+    c.vendor_apps = {{V, gx::kApp}};
+    dia::Peer gone(c);
+    gone.connect_retrying();
+    auto a = gone.request(gx::initial(gone.new_session_id(), "pcef-gone.localdomain", "491720000085"),
+                          std::chrono::seconds(10));
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->result_code(), 2001u);
+    gone.close();
+  }
+  db_->exec("UPDATE subscribers SET status = 'blocked' WHERE external_id = 'gone'");
+  // No other PCEF may receive it: freeDiameter answers 3002 locally.
+  const auto logged = [&] {
+    const std::string log = daemon_->log();
+    const auto at = log.find("gx RAR session=pcef-gone.localdomain");
+    return at != std::string::npos && log.find("refused with 3002", at) != std::string::npos;
+  };
+  for (int i = 0; i < 100 && !logged(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(logged()) << "the undeliverable RAR is logged with 3002 UNABLE_TO_DELIVER";
+  for (const auto& r : peer_->received_requests())
+    EXPECT_EQ(r.find(code::SessionId)->as_str().rfind("pcef-gone.localdomain", 0), std::string::npos)
+        << "a RAR for another PCEF's session reached this one";
+  EXPECT_TRUE(daemon_->running());
+}
+
 TEST_F(GxEndToEnd, BadInputIsAnsweredNeverCrashes) {
   // No Subscription-Id: 5005 naming it.
   Message m = gx::ccr(peer_->new_session_id(), "pcef.localdomain", "localdomain", gx::kInitial, 0);
