@@ -166,6 +166,20 @@ void parse_gy(Section& s, GyConfig& c) {
   s.boolean("server_requests_via_relay", c.server_requests_via_relay);
 }
 
+void parse_radius(Section& s, RadiusConfig& c) {
+  s.string("listen", c.listen, non_empty);
+  s.integer<std::uint16_t>("auth_port", c.auth_port, 0);
+  s.integer<std::uint16_t>("acct_port", c.acct_port, 0);
+  s.integer<std::size_t>("workers", c.workers, 1, 1024);
+  s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.boolean("require_message_authenticator", c.require_message_authenticator);
+  s.integer<std::size_t>("duplicate_cache_entries", c.duplicate_cache_entries, 1);
+  s.integer("duplicate_cache_seconds", c.duplicate_cache_seconds, 1, 3600);
+  s.integer("nas_reload_seconds", c.nas_reload_seconds, 1);
+  s.integer<std::uint32_t>("rating_group", c.rating_group, 0);
+  s.string("dictionary", c.dictionary, non_empty);
+}
+
 /// The tables a file may contain, in the order they are documented.
 struct SectionSpec {
   std::string_view name;
@@ -175,6 +189,7 @@ constexpr SectionSpec kSections[] = {
     {"database", [](Section& s, Config& c) { parse_database(s, c.database); }},
     {"log", [](Section& s, Config& c) { parse_log(s, c.log); }},
     {"gy", [](Section& s, Config& c) { parse_gy(s, c.gy); }},
+    {"radius", [](Section& s, Config& c) { parse_radius(s, c.radius); }},
 };
 
 Config from_toml(const Value& doc) {
