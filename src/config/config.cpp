@@ -176,6 +176,7 @@ void parse_radius(Section& s, RadiusConfig& c) {
   s.integer<std::size_t>("duplicate_cache_entries", c.duplicate_cache_entries, 1);
   s.integer("duplicate_cache_seconds", c.duplicate_cache_seconds, 1, 3600);
   s.integer("nas_reload_seconds", c.nas_reload_seconds, 1);
+  s.integer("supervision_interval_ms", c.supervision_interval_ms, 100);
   s.integer<std::uint32_t>("rating_group", c.rating_group, 0);
   s.string("dictionary", c.dictionary, non_empty);
 }

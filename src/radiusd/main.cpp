@@ -5,7 +5,8 @@
 //                                      validate the file and the dictionary, exit 0 (ok) or 2
 //
 // Start-up order (mirrored at shutdown): configuration, logging, database
-// (schema version), dictionary, service, sockets and NAS clients, signals.
+// (schema version), dictionary, service, session supervision, sockets and
+// NAS clients, signals.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -22,6 +23,7 @@
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_radius.hpp"
 #include "ocs/store/pg_store.hpp"
+#include "ocs/store/supervisor.hpp"
 #include "server.hpp"
 #include "service.hpp"
 
@@ -90,6 +92,8 @@ int main(int argc, char** argv) {
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, dict,
         [] { return std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now()); }, log);
+    ocs::store::Supervisor supervisor(charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
+                                      "radius");
     ocs::radiusd::Server server(config.radius, service, radius_store, log);
     boost::asio::signal_set signals(server.io(), SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -93,6 +93,9 @@ struct RadiusConfig {
   int duplicate_cache_seconds = 30;
   /// How often nas_clients is re-read, in seconds.
   int nas_reload_seconds = 60;
+  /// How often sessions silent past their supervision time (a NAS that
+  /// never sent Stop) are closed and their reservations released, in ms.
+  int supervision_interval_ms = 5000;
   /// The rating group RADIUS sessions are charged under.
   std::uint32_t rating_group = 1;
   /// The FreeRADIUS-format dictionary (names in radius_response templates).

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+
 #include <pqxx/pqxx>
 
 #include "ocs/radius/auth.hpp"
@@ -644,6 +646,27 @@ TEST_F(RadiusCisco, CrbReauthorizationChargesAndReturnsTheNextQuotaUntilTheBalan
   EXPECT_EQ(r5.code, "Access-Reject") << r5;
   EXPECT_TRUE(r5.has("Cisco-AVPair = \"crb-terminate-cause=14\"")) << r5;
   expect_ledger_consistent();
+}
+
+// ---------------------------------------------------------------------------
+// --check-config
+// ---------------------------------------------------------------------------
+
+TEST(RadiusCheckConfig, ExitsZeroForAValidFileAndTwoOtherwise) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string good = (dir / ("ocs-radiusd-good-" + std::to_string(::getpid()) + ".toml")).string();
+  const std::string bad = (dir / ("ocs-radiusd-bad-" + std::to_string(::getpid()) + ".toml")).string();
+  std::ofstream(good) << "[radius]\nauth_port = 11812\ndictionary = \"" OCS_RADIUS_DICTIONARY "\"\n";
+  std::ofstream(bad) << "[radius]\nauth_port = 70000\n";
+  const RunResult ok = run({OCS_RADIUSD, "--config", good, "--check-config"});
+  EXPECT_TRUE(ok.exited_ok()) << ok.out << ok.err;
+  const RunResult no = run({OCS_RADIUSD, "--config", bad, "--check-config"});
+  EXPECT_TRUE(WIFEXITED(no.status) && WEXITSTATUS(no.status) == 2) << no.out << no.err;
+  EXPECT_NE(no.err.find(":2:"), std::string::npos) << no.err;
+  const RunResult missing_dict = run({OCS_RADIUSD, "--config", bad + ".absent", "--check-config"});
+  EXPECT_TRUE(WIFEXITED(missing_dict.status) && WEXITSTATUS(missing_dict.status) == 2);
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
 
 }  // namespace
