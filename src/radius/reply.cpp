@@ -317,17 +317,16 @@ std::vector<Attribute> authorization_attributes(const Authorization& a) {
   }
   if (a.hotlining) {
     if (a.filter_id) out.push_back(string_attribute(attr::FilterId, *a.filter_id));
-    if (a.redirect_url) {
-      switch (a.vendor) {
-        case NasVendor::Wispr:
-        case NasVendor::Chillispot: out.push_back(string_attribute(4, *a.redirect_url, vendor_id::Wispr)); break;
-        case NasVendor::Cisco:
-          out.push_back(cisco_avpair_attribute("subscriber:accounting-list", "hotline"));
-          out.push_back(cisco_avpair_attribute("url-redirect", *a.redirect_url));
-          break;
-        case NasVendor::Mikrotik: out.push_back(string_attribute(19, "hotline", vendor_id::Mikrotik)); break;
-        case NasVendor::Generic: break;
-      }
+    switch (a.vendor) {
+      case NasVendor::Wispr:
+      case NasVendor::Chillispot:
+        if (a.redirect_url) out.push_back(string_attribute(4, *a.redirect_url, vendor_id::Wispr));
+        break;
+      case NasVendor::Cisco:
+        if (a.redirect_url) out.push_back(cisco_avpair_attribute("url-redirect", *a.redirect_url));
+        break;
+      case NasVendor::Mikrotik: out.push_back(string_attribute(19, "hotline", vendor_id::Mikrotik)); break;
+      case NasVendor::Generic: break;
     }
   }
   if (!a.class_value.empty()) out.push_back(string_attribute(attr::Class, a.class_value));

@@ -219,6 +219,25 @@ TEST_F(DialectTest, TableOfVendors) {
                       "Framed-Pool = \"LIMITED\"", "Filter-Id = \"hotline\"",
                       "WISPr-Redirection-URL = \"http://portal/topup\""}});
   }
+  {
+    Authorization a;
+    a.vendor = NasVendor::Cisco;
+    a.hotlining = true;
+    a.hotline_session_timeout = 60;
+    a.address_pool = "LIMITED";
+    a.redirect_url = "http://portal/topup";
+    cases.push_back({"cisco hotline", a,
+                     {"Session-Timeout = 60", "Cisco-AVPair = \"ip:addr-pool=LIMITED\"",
+                      "Cisco-AVPair = \"url-redirect=http://portal/topup\""}});
+  }
+  {
+    Authorization a;
+    a.vendor = NasVendor::Mikrotik;
+    a.hotlining = true;
+    a.quota_seconds = 600;  // ignored while hotlined
+    a.filter_id = "walled";
+    cases.push_back({"mikrotik hotline", a, {"Filter-Id = \"walled\"", "Mikrotik-Address-List = \"hotline\""}});
+  }
   for (const auto& c : cases) {
     Packet p;
     p.attributes = authorization_attributes(c.a);
