@@ -323,6 +323,10 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
     return res;
   };
 
+  const Totals totals = totals_of(request);
+  const std::string totals_key = std::to_string(totals.input_octets) + "/" + std::to_string(totals.output_octets) +
+                                 "/" + std::to_string(totals.seconds);
+
   switch (*status) {
     case acct_status::Start: {
       // The grant of an Access-Request without Acct-Session-Id was held by a
@@ -338,10 +342,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       return response;
     }
     case acct_status::InterimUpdate: {
-      const Totals t = totals_of(request);
-      const std::string key = "interim/" + std::to_string(t.input_octets) + "/" + std::to_string(t.output_octets) +
-                              "/" + std::to_string(t.seconds);
-      auto r = charge_request(sid, key, RequestKind::Update, nas, config_.rating_group);
+      auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
       r.credit.rating_groups.front().used.push_back(usage());
       if (charge(r, "interim").status == store::ChargeStatus::UnknownSession) {
@@ -353,11 +354,13 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       return response;
     }
     case acct_status::Stop: {
-      auto r = charge_request(sid, "stop", RequestKind::Terminate, nas, config_.rating_group);
+      // The totals are part of the key: a replayed Stop repeats them, while
+      // a NAS that reuses an Acct-Session-Id after a reboot reports others.
+      auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
       r.credit.rating_groups.front().used.push_back(usage());
       if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
-        auto open = charge_request(sid, "stop/open", RequestKind::Initial, nas, config_.rating_group);
+        auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);
         open.credit.rating_groups.front().used = r.credit.rating_groups.front().used;
         with_identity(open);
         if (charge(open, "stop_open").status == store::ChargeStatus::Ok) {

@@ -500,6 +500,35 @@ TEST_F(RadiusMikrotik, RetransmissionIsAnsweredFromTheCacheAndChargedOnce) {
   expect_ledger_consistent();
 }
 
+TEST_F(RadiusMikrotik, LostStartNeverLosesUsage) {
+  // An Interim-Update for a session never started opens it with its usage.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-1\"\n"
+                              "Acct-Status-Type = Interim-Update\nAcct-Output-Octets = " +
+                                  std::to_string(2 * MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(session_state("127.0.0.1/lost-1"), "open");
+  EXPECT_EQ(debited("127.0.0.1/lost-1"), 4);
+  // A Stop alone is charged and closes.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-2\"\n"
+                              "Acct-Status-Type = Stop\nAcct-Output-Octets = " +
+                                  std::to_string(MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited("127.0.0.1/lost-2"), 2);
+  EXPECT_EQ(session_state("127.0.0.1/lost-2"), "closed");
+  // The NAS reuses the id after a reboot: the new Stop (other totals) is
+  // charged for its own usage only.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-2\"\n"
+                              "Acct-Status-Type = Stop\nAcct-Output-Octets = " +
+                                  std::to_string(4 * MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited("127.0.0.1/lost-2"), 8);  // 1 MiB, then 3 more
+  EXPECT_EQ(session_state("127.0.0.1/lost-2"), "closed");
+  expect_ledger_consistent();
+}
+
 TEST_F(RadiusMikrotik, AccountingOnClosesTheNasSessions) {
   for (const std::string s : {"on-1", "on-2"})
     ASSERT_EQ(radclient("acct", "User-Name = \"ivan\"\nAcct-Session-Id = \"" + s + "\"\nAcct-Status-Type = Start").code,
