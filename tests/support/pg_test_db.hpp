@@ -3,6 +3,7 @@
 // current schema.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace ocs::test {
@@ -22,6 +23,10 @@ class TestDatabase {
 
   /// Runs SQL (several statements allowed) in the fresh database.
   void exec(const std::string& sql) const;
+  /// The first column of the first row, as text; nothing for no row or NULL.
+  std::optional<std::string> query_value(const std::string& sql) const;
+  /// The same as an integer; throws when there is none.
+  long query_long(const std::string& sql) const;
 
  private:
   std::string admin_dsn_;

@@ -16,8 +16,6 @@
 
 #include <sys/wait.h>
 
-#include <pqxx/pqxx>
-
 #include "ocs/radius/auth.hpp"
 #include "ocs/radius/packet.hpp"
 #include "ocs/radius/reply.hpp"
@@ -134,17 +132,8 @@ class RadiusEndToEnd : public ::testing::Test {
                            : std::string()));
   }
 
-  static long query_long(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    pqxx::nontransaction n(c);
-    return n.exec(sql)[0][0].as<long>();
-  }
-  static std::string query_text(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    pqxx::nontransaction n(c);
-    const auto f = n.exec(sql)[0][0];
-    return f.is_null() ? "NULL" : f.as<std::string>();
-  }
+  static long query_long(const std::string& sql) { return db_->query_long(sql); }
+  static std::string query_text(const std::string& sql) { return db_->query_value(sql).value_or("NULL"); }
   static long balance(const std::string& id) {
     return query_long("SELECT balance FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
                       "WHERE s.external_id = '" + id + "'");
