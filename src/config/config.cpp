@@ -1,5 +1,7 @@
 #include "ocs/config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <concepts>
 #include <cstdint>
@@ -166,8 +168,15 @@ void parse_gy(Section& s, GyConfig& c) {
   s.boolean("server_requests_via_relay", c.server_requests_via_relay);
 }
 
+/// An IPv4 or IPv6 address in numeric form (no host names: the daemon binds it).
+std::string ip_address(const std::string& s) {
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1) return "";
+  return "\"" + s + "\" is not an IPv4 or IPv6 address";
+}
+
 void parse_radius(Section& s, RadiusConfig& c) {
-  s.string("listen", c.listen, non_empty);
+  s.string("listen", c.listen, ip_address);
   s.integer<std::uint16_t>("auth_port", c.auth_port, 0);
   s.integer<std::uint16_t>("acct_port", c.acct_port, 0);
   s.integer<std::size_t>("workers", c.workers, 1, 1024);

@@ -123,7 +123,12 @@ void Server::receive(udp::socket& socket, bool accounting) {
 void Server::on_datagram(udp::socket& socket, bool accounting, std::size_t size) {
   const auto& buffer = accounting ? buffer_acct_ : buffer_auth_;
   const udp::endpoint from = accounting ? from_acct_ : from_auth_;
-  const std::string source = from.address().to_string();
+  // With listen = "::" IPv4 NASes arrive as ::ffff:a.b.c.d; nas_clients
+  // holds them as a.b.c.d.
+  auto address = from.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  const std::string source = address.to_string();
   const std::span<const std::uint8_t> data(buffer.data(), std::min(size, radius::kMaxPacketSize));
 
   radius::DecodeResult decoded = radius::decode(data);

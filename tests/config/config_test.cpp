@@ -308,6 +308,8 @@ TEST_F(ConfigFileTest, RadiusRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[radius]\nauth_port = 65536\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nworkers = 0\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nlisten = \"\"\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nlisten = \"radius.example.net\"\n")), ConfigError);
+  EXPECT_NO_THROW(load(write("[radius]\nlisten = \"::\"\n")));
   try {
     load(write("[radius]\n\nsecret = \"testing123\"\n"));
     FAIL() << "secrets live in nas_clients, not in the file";
