@@ -28,16 +28,16 @@
 #include "gy/reauth.hpp"
 #include "gy/wire.hpp"
 #include "ocs/common/log.hpp"
+#include "ocs/common/work_queue.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_store.hpp"
 #include "ocs/store/supervisor.hpp"
-#include "work_queue.hpp"
 
 namespace {
 
 namespace fdx = ocs::fdx;
-using ocs::diameter::WorkQueue;
+using ocs::WorkQueue;
 
 
 struct Extension {

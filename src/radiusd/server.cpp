@@ -39,7 +39,7 @@ Server::Server(const config::RadiusConfig& config, Service& service, store::Radi
   }
   set_nas(store_.nas_clients());
   for (std::size_t i = 0; i < config.workers; ++i)
-    workers_.push_back(std::make_unique<diameter::WorkQueue<std::function<void()>>>(
+    workers_.push_back(std::make_unique<WorkQueue<std::function<void()>>>(
         1, config.queue_limit, [](std::function<void()>& job) { job(); }, [](std::function<void()>&) {}));
 }
 

@@ -26,7 +26,7 @@
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
-#include "../diameter/work_queue.hpp"
+#include "ocs/common/work_queue.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/radius/packet.hpp"
 #include "ocs/store/radius_store.hpp"
@@ -90,7 +90,7 @@ class Server {
   std::map<CacheKey, CacheEntry> cache_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, CacheKey>> answered_;
 
-  std::vector<std::unique_ptr<diameter::WorkQueue<std::function<void()>>>> workers_;
+  std::vector<std::unique_ptr<WorkQueue<std::function<void()>>>> workers_;
 };
 
 }  // namespace ocs::radiusd
