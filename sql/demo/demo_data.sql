@@ -1,4 +1,4 @@
--- Demo data for a fresh OCS database (schema version 4).
+-- Demo data for a fresh OCS database (schema version 5).
 --
 -- Load it once into an empty, migrated database:
 --   psql -v ON_ERROR_STOP=1 --single-transaction -d "$DSN" -f sql/demo/demo_data.sql
@@ -11,8 +11,8 @@
 
 DO $$
 BEGIN
-  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 4 THEN
-    RAISE EXCEPTION 'demo data needs schema version 4';
+  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 5 THEN
+    RAISE EXCEPTION 'demo data needs schema version 5';
   END IF;
   IF EXISTS (SELECT 1 FROM subscribers)
      OR EXISTS (SELECT 1 FROM policies WHERE name IN ('demo', 'hotline'))
@@ -35,6 +35,11 @@ VALUES ('demo', 600, 1048576, 60,
         300, 30, true,
         20000, 50000, 100,
         'redirect', 'http://portal.localdomain/topup');
+-- RADIUS: interim accounting every 5 minutes; out of credit -> hotline
+-- (pool LIMITED, portal), blocked -> Access-Reject.
+UPDATE policies SET acct_interim_interval = 300, radius_on_no_credit = 'hotline',
+                    radius_on_blocked = 'reject', radius_address_pool = 'NORMAL'
+WHERE name = 'demo';
 
 -- hotline: restricted access. Only what the NAS filter 'hotline' allows (the
 -- portal) gets through; slow, and asks again every 5 minutes.
@@ -66,7 +71,7 @@ VALUES ('fair-usage', 1000, 2000, 9, 10, '{internet}');
 INSERT INTO policies (name, rate_limit_up_kbps, rate_limit_down_kbps, qci, arp_priority, gx_rule_names)
 VALUES ('blocked', 64, 64, 9, 15, '{walled-garden}');
 
--- RADIUS reply templates (PortaBilling syntax). Only data for now.
+-- RADIUS reply templates (PortaBilling syntax), applied by ocs-radiusd.
 -- MikroTik Rate-Limit is rx/tx as the router sees it: client upload first.
 INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
 SELECT p.id, t.vendor, t.kind, t.position, t.line
@@ -76,7 +81,8 @@ FROM policies p,
        ('mikrotik', 'radius_response', 2, 'Mikrotik-Address-List=${hotlining:+hotline}${hotlining:?customers}'),
        ('cisco',    'radius_response', 1, 'Cisco-AVPair+=subscriber:sub-qos-policy-in=${name}-up'),
        ('cisco',    'radius_response', 2, 'Cisco-AVPair+=subscriber:sub-qos-policy-out=${name}-down'),
-       ('cisco',    'addr-pool-mask',  1, '${hotlining:+LIMITED}${hotlining:?NORMAL}')
+       ('cisco',    'addr-pool-mask',  1, '${hotlining:+LIMITED}${hotlining:?NORMAL}'),
+       ('any',      'radius_response', 9, 'Reply-Message=Welcome ${name}${hotlining:+, please top up}')
      ) AS t (vendor, kind, position, line)
 WHERE p.name = 'demo';
 
@@ -161,6 +167,10 @@ SELECT a.subscriber_id, 'topup', a.balance, a.currency, a.balance
 FROM accounts a
 WHERE a.balance > 0
 ORDER BY a.subscriber_id;
+
+-- NAS clients of ocs-radiusd: the local host, for radclient.
+INSERT INTO nas_clients (name, address, secret, vendor)
+VALUES ('localhost', '127.0.0.1', 'testing123', 'mikrotik');
 
 -- dave: 100 MiB of data on rating group 10 for 30 days.
 INSERT INTO buckets (subscriber_id, rating_group, unit_family, initial_units, remaining, valid_from, valid_until)

@@ -1,5 +1,7 @@
 #include "ocs/config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <concepts>
 #include <cstdint>
@@ -173,6 +175,28 @@ void parse_gx(Section& s, GxConfig& c) {
   s.boolean("reauth_on_change", c.reauth_on_change);
 }
 
+/// An IPv4 or IPv6 address in numeric form (no host names: the daemon binds it).
+std::string ip_address(const std::string& s) {
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1) return "";
+  return "\"" + s + "\" is not an IPv4 or IPv6 address";
+}
+
+void parse_radius(Section& s, RadiusConfig& c) {
+  s.string("listen", c.listen, ip_address);
+  s.integer<std::uint16_t>("auth_port", c.auth_port, 0);
+  s.integer<std::uint16_t>("acct_port", c.acct_port, 0);
+  s.integer<std::size_t>("workers", c.workers, 1, 1024);
+  s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.boolean("require_message_authenticator", c.require_message_authenticator);
+  s.integer<std::size_t>("duplicate_cache_entries", c.duplicate_cache_entries, 1);
+  s.integer("duplicate_cache_seconds", c.duplicate_cache_seconds, 1, 3600);
+  s.integer("nas_reload_seconds", c.nas_reload_seconds, 1);
+  s.integer("supervision_interval_ms", c.supervision_interval_ms, 100);
+  s.integer<std::uint32_t>("rating_group", c.rating_group, 0);
+  s.string("dictionary", c.dictionary, non_empty);
+}
+
 /// The tables a file may contain, in the order they are documented.
 struct SectionSpec {
   std::string_view name;
@@ -183,6 +207,7 @@ constexpr SectionSpec kSections[] = {
     {"log", [](Section& s, Config& c) { parse_log(s, c.log); }},
     {"gy", [](Section& s, Config& c) { parse_gy(s, c.gy); }},
     {"gx", [](Section& s, Config& c) { parse_gx(s, c.gx); }},
+    {"radius", [](Section& s, Config& c) { parse_radius(s, c.radius); }},
 };
 
 Config from_toml(const Value& doc) {

@@ -30,59 +30,18 @@
 #include "gy/wire.hpp"
 #include "gx/front_end.hpp"
 #include "ocs/common/log.hpp"
+#include "ocs/common/work_queue.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/store/pg_policy.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_store.hpp"
-#include "work_queue.hpp"
+#include "ocs/store/supervisor.hpp"
 
 namespace {
 
 namespace fdx = ocs::fdx;
-using ocs::diameter::WorkQueue;
+using ocs::WorkQueue;
 
-/// Periodically releases sessions silent past their supervision time.
-class Supervisor {
- public:
-  Supervisor(ocs::store::ChargingStore& store, std::chrono::milliseconds every,
-             std::shared_ptr<spdlog::logger> log)
-      : store_(store), every_(every), log_(std::move(log)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Supervisor() {
-    {
-      std::lock_guard g(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, every_, [&] { return stop_; })) {
-      lock.unlock();
-      try {
-        const auto now = std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now());
-        for (const auto& e : store_.expire_sessions(now, 100))
-          log_->warn("gy session={} subscriber_id={} silent past its supervision time: closed, {} released",
-                     e.session_id, e.subscriber_id, e.released);
-      } catch (const std::exception& e) {
-        log_->error("gy supervision: {}", e.what());
-      }
-      lock.lock();
-    }
-  }
-
-  ocs::store::ChargingStore& store_;
-  const std::chrono::milliseconds every_;
-  std::shared_ptr<spdlog::logger> log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 struct Extension {
   ocs::config::Config config;
@@ -94,7 +53,7 @@ struct Extension {
   std::unique_ptr<WorkQueue<msg*>> queue;
   std::unique_ptr<ocs::gy::Reauthorizer> reauth;
   std::unique_ptr<ocs::gx::FrontEnd> gx;
-  std::unique_ptr<Supervisor> supervisor;
+  std::unique_ptr<ocs::store::Supervisor> supervisor;
   disp_hdl* ccr_handle = nullptr;
 };
 
@@ -146,8 +105,8 @@ void start(Extension& ext, const char* conffile) {
   if (ext.config.gx.enabled)
     ext.gx = std::make_unique<ocs::gx::FrontEnd>(ext.config, *ext.pool, *ext.store, *ext.reauth);
   ext.reauth->start();
-  ext.supervisor = std::make_unique<Supervisor>(
-      *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log);
+  ext.supervisor = std::make_unique<ocs::store::Supervisor>(
+      *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy");
   ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, queue limit {}, database {}", workers,
                 ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
 }

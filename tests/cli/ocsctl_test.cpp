@@ -24,6 +24,7 @@
 #include <pqxx/pqxx>
 
 #include "json_reader.hpp"
+#include "ocs/store/store.hpp"
 #include "pg_test_db.hpp"
 
 extern char** environ;
@@ -616,10 +617,11 @@ TEST_F(CliTest, PlansJson) {
 TEST_F(CliTest, DbVersion) {
   const Result r = ctl({"db", "version"});
   ASSERT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "schema version 4")) << r;
+  const int want = store::kSchemaVersion;
+  EXPECT_TRUE(contains(r.out, "schema version " + std::to_string(want))) << r;
   const auto v = json({"db", "version"});
-  EXPECT_EQ(v["version"].as_int(), 4);
-  EXPECT_EQ(v["expected"].as_int(), 4);
+  EXPECT_EQ(v["version"].as_int(), want);
+  EXPECT_EQ(v["expected"].as_int(), want);
 }
 
 TEST_F(CliTest, SchemaMismatchExitsSix) {
@@ -655,15 +657,16 @@ TEST(CliDatabase, MigrateAnEmptyDatabase) {
 
   r = ocsctl({"db", "migrate", "--db", dsn});
   EXPECT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "from version 0 to 4")) << r;
+  const std::string want = std::to_string(store::kSchemaVersion);
+  EXPECT_TRUE(contains(r.out, "from version 0 to " + want)) << r;
   r = ocsctl({"db", "migrate", "--db", dsn});
   EXPECT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "already at version 4")) << r;
+  EXPECT_TRUE(contains(r.out, "already at version " + want)) << r;
   r = ocsctl({"db", "migrate", "--db", dsn, "--json"});
   ASSERT_EQ(r.code, 0) << r;
   const auto j = parse_json(r.out);
-  EXPECT_EQ(j["from"].as_int(), 4);
-  EXPECT_EQ(j["version"].as_int(), 4);
+  EXPECT_EQ(j["from"].as_int(), store::kSchemaVersion);
+  EXPECT_EQ(j["version"].as_int(), store::kSchemaVersion);
   r = ocsctl({"db", "migrate", "--db", dsn, "--migrations", "/nonexistent"});
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_TRUE(one_error_line(r));

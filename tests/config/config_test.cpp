@@ -281,3 +281,60 @@ TEST_F(ConfigFileTest, GxSectionSetsEveryValueAndRejectsBadOnes) {
 
 }  // namespace
 }  // namespace ocs::config
+
+namespace ocs::config {
+namespace {
+
+TEST_F(ConfigFileTest, RadiusSectionSetsEveryValue) {
+  const Config c = load(write(R"([radius]
+listen = "127.0.0.1"
+auth_port = 11812
+acct_port = 11813
+workers = 3
+queue_limit = 10
+require_message_authenticator = false
+duplicate_cache_entries = 100
+duplicate_cache_seconds = 5
+nas_reload_seconds = 2
+supervision_interval_ms = 700
+rating_group = 10
+dictionary = "/etc/ocs/dictionary"
+)"));
+  EXPECT_EQ(c.radius.listen, "127.0.0.1");
+  EXPECT_EQ(c.radius.auth_port, 11812);
+  EXPECT_EQ(c.radius.acct_port, 11813);
+  EXPECT_EQ(c.radius.workers, 3u);
+  EXPECT_EQ(c.radius.queue_limit, 10u);
+  EXPECT_FALSE(c.radius.require_message_authenticator);
+  EXPECT_EQ(c.radius.duplicate_cache_entries, 100u);
+  EXPECT_EQ(c.radius.duplicate_cache_seconds, 5);
+  EXPECT_EQ(c.radius.nas_reload_seconds, 2);
+  EXPECT_EQ(c.radius.supervision_interval_ms, 700);
+  EXPECT_EQ(c.radius.rating_group, 10u);
+  EXPECT_EQ(c.radius.dictionary, "/etc/ocs/dictionary");
+  // The contract's defaults.
+  const Config d = defaults();
+  EXPECT_EQ(d.radius.listen, "0.0.0.0");
+  EXPECT_EQ(d.radius.auth_port, 1812);
+  EXPECT_EQ(d.radius.acct_port, 1813);
+  EXPECT_EQ(d.radius.workers, 4u);
+  EXPECT_TRUE(d.radius.require_message_authenticator);
+}
+
+TEST_F(ConfigFileTest, RadiusRejectsBadValuesWithTheLine) {
+  EXPECT_THROW(load(write("[radius]\nauth_port = 65536\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nworkers = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nlisten = \"\"\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nlisten = \"radius.example.net\"\n")), ConfigError);
+  EXPECT_NO_THROW(load(write("[radius]\nlisten = \"::\"\n")));
+  try {
+    load(write("[radius]\n\nsecret = \"testing123\"\n"));
+    FAIL() << "secrets live in nas_clients, not in the file";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(":3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown key 'radius.secret'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ocs::config

@@ -120,8 +120,8 @@ class GxEndToEnd : public ::testing::Test {
     db_->exec("UPDATE accounts SET balance = balance + " + std::to_string(amount) +
               " WHERE subscriber_id = " + sub(id));
   }
-  static long query_long(const std::string& sql) { return db_->scalar_long(sql); }
-  static std::string query_text(const std::string& sql) { return db_->scalar(sql); }
+  static long query_long(const std::string& sql) { return db_->query_long(sql); }
+  static std::string query_text(const std::string& sql) { return db_->query_value(sql).value_or(""); }
 
   Message send(Message m) {
     auto a = peer_->request(std::move(m), std::chrono::seconds(10));

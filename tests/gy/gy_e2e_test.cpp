@@ -98,7 +98,7 @@ class GyEndToEnd : public ::testing::Test {
                            : std::string()));
   }
 
-  static long query_long(const std::string& sql) { return db_->scalar_long(sql); }
+  static long query_long(const std::string& sql) { return db_->query_long(sql); }
   static long balance(const std::string& id) {
     return query_long("SELECT balance FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
                       "WHERE s.external_id = '" + id + "'");

@@ -20,6 +20,7 @@
 
 #include "ocs/radius/auth.hpp"
 #include "ocs/radius/packet.hpp"
+#include "udp_socket.hpp"
 
 extern char** environ;
 
@@ -29,46 +30,7 @@ namespace {
 constexpr const char* kRadclient = "/usr/bin/radclient";
 constexpr std::string_view kSecret = "cross-check-secret";
 
-class UdpSocket {
- public:
-  UdpSocket() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("bind failed");
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~UdpSocket() { ::close(fd_); }
-  UdpSocket(const UdpSocket&) = delete;
-  UdpSocket& operator=(const UdpSocket&) = delete;
-
-  int port() const { return port_; }
-
-  // One datagram, or nothing after `timeout_ms`.
-  std::optional<std::vector<std::uint8_t>> receive(int timeout_ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) != 1) return std::nullopt;
-    std::vector<std::uint8_t> buf(8192);
-    socklen_t len = sizeof peer_;
-    const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&peer_), &len);
-    if (n < 0) return std::nullopt;
-    buf.resize(static_cast<std::size_t>(n));
-    return buf;
-  }
-
-  void reply(const std::vector<std::uint8_t>& bytes) {
-    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&peer_), sizeof peer_);
-  }
-
- private:
-  int fd_;
-  int port_ = 0;
-  sockaddr_in peer_{};
-};
+using ocs::test::UdpSocket;
 
 // Starts radclient with `attributes` on its stdin; returns its pid.
 pid_t start_radclient(int port, const std::string& type, const std::string& attributes) {

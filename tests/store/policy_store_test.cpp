@@ -43,7 +43,7 @@ class PolicyStoreTest : public ::testing::Test {
     r.usage = std::move(usage);
     return r;
   }
-  std::int64_t used() { return db_.scalar_long("SELECT coalesce(sum(octets), 0) FROM usage_counters"); }
+  std::int64_t used() { return db_.query_long("SELECT coalesce(sum(octets), 0) FROM usage_counters"); }
 
   const TimePoint now_ = at(1790000000);
   TestDatabase db_;
@@ -111,8 +111,8 @@ TEST_F(PolicyStoreTest, UnknownUserAndSessionWriteNothing) {
   EXPECT_EQ(store_.decide(r, now_).status, store::ChargeStatus::UserUnknown);
   EXPECT_EQ(store_.decide(req(RequestKind::Update, "1", {{"fup", 5}}), now_).status,
             store::ChargeStatus::UnknownSession);
-  EXPECT_EQ(db_.scalar_long("SELECT count(*) FROM charging_sessions"), 0);
-  EXPECT_EQ(db_.scalar_long("SELECT count(*) FROM charging_events"), 0);
+  EXPECT_EQ(db_.query_long("SELECT count(*) FROM charging_sessions"), 0);
+  EXPECT_EQ(db_.query_long("SELECT count(*) FROM charging_events"), 0);
   EXPECT_EQ(used(), 0);
   EXPECT_THROW(store_.decide(req(RequestKind::Event, "0"), now_), store::StoreError);
 }

@@ -52,19 +52,25 @@ TestDatabase::~TestDatabase() {
   }
 }
 
-std::string TestDatabase::scalar(const std::string& sql) const {
-  pqxx::connection c(dsn_);
-  pqxx::nontransaction n(c);
-  const auto r = n.exec(sql);
-  if (r.empty()) throw std::runtime_error("no row: " + sql);
-  return r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
-}
-
 void TestDatabase::exec(const std::string& sql) const {
   pqxx::connection c(dsn_);
   pqxx::work w(c);
   w.exec(sql);
   w.commit();
+}
+
+std::optional<std::string> TestDatabase::query_value(const std::string& sql) const {
+  pqxx::connection c(dsn_);
+  pqxx::nontransaction n(c);
+  const auto rows = n.exec(sql);
+  if (rows.empty() || rows[0][0].is_null()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
+long TestDatabase::query_long(const std::string& sql) const {
+  const auto v = query_value(sql);
+  if (!v) throw std::runtime_error("query_long: no value for " + sql);
+  return std::stol(*v);
 }
 
 }  // namespace ocs::test

@@ -3,6 +3,7 @@
 // current schema.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace ocs::test {
@@ -22,10 +23,10 @@ class TestDatabase {
 
   /// Runs SQL (several statements allowed) in the fresh database.
   void exec(const std::string& sql) const;
-  /// The first column of the first row of a query, as text ("" for NULL).
-  /// Throws when the query returns no row.
-  std::string scalar(const std::string& sql) const;
-  long scalar_long(const std::string& sql) const { return std::stol(scalar(sql)); }
+  /// The first column of the first row, as text; nothing for no row or NULL.
+  std::optional<std::string> query_value(const std::string& sql) const;
+  /// The same as an integer; throws when there is none.
+  long query_long(const std::string& sql) const;
 
  private:
   std::string admin_dsn_;

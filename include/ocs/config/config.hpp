@@ -87,11 +87,41 @@ struct GxConfig {
   bool reauth_on_change = true;
 };
 
+/// [radius] The RADIUS daemon ocs-radiusd.
+struct RadiusConfig {
+  /// Address the UDP sockets bind to.
+  std::string listen = "0.0.0.0";
+  std::uint16_t auth_port = 1812;
+  std::uint16_t acct_port = 1813;
+  /// Threads doing database work (each request of one session always runs
+  /// on the same one, in order).
+  std::size_t workers = 4;
+  /// Requests waiting per worker; past it new requests are dropped (the NAS
+  /// retransmits).
+  std::size_t queue_limit = 1024;
+  /// Access-Request without a valid Message-Authenticator is dropped
+  /// (BlastRADIUS); nas_clients.require_message_authenticator overrides it.
+  bool require_message_authenticator = true;
+  /// Answers kept for retransmissions (RFC 5080), and for how long.
+  std::size_t duplicate_cache_entries = 65536;
+  int duplicate_cache_seconds = 30;
+  /// How often nas_clients is re-read, in seconds.
+  int nas_reload_seconds = 60;
+  /// How often sessions silent past their supervision time (a NAS that
+  /// never sent Stop) are closed and their reservations released, in ms.
+  int supervision_interval_ms = 5000;
+  /// The rating group RADIUS sessions are charged under.
+  std::uint32_t rating_group = 1;
+  /// The FreeRADIUS-format dictionary (names in radius_response templates).
+  std::string dictionary = "dict/radius/dictionary";
+};
+
 struct Config {
   DatabaseConfig database;
   LogConfig log;
   GyConfig gy;
   GxConfig gx;
+  RadiusConfig radius;
 };
 
 /// The configuration used when there is no file.

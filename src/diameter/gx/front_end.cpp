@@ -7,7 +7,7 @@ namespace ocs::gx {
 FrontEnd::FrontEnd(const config::Config& config, store::ConnectionPool& pool, store::ChargingStore& sessions,
                    gy::Reauthorizer& reauth)
     : log_(log::get("gx")), dict_(Dict::resolve()), store_(pool), handler_(dict_, store_, log_) {
-  queue_ = std::make_unique<diameter::WorkQueue<msg*>>(
+  queue_ = std::make_unique<WorkQueue<msg*>>(
       config.gx.workers, config.gx.queue_limit, [this](msg*& m) { handler_.handle(&m); },
       [this](msg*& m) { answer_with(&m, gy::kTooBusy, dict_); });
   if (config.gx.reauth_on_change) {

@@ -10,7 +10,7 @@
 
 #include "../gy/reauth.hpp"
 #include "../server_request.hpp"
-#include "../work_queue.hpp"
+#include "ocs/common/work_queue.hpp"
 #include "handler.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/store/pg_policy.hpp"
@@ -37,7 +37,7 @@ class FrontEnd {
   Dict dict_;
   store::PgPolicyStore store_;
   Handler handler_;
-  std::unique_ptr<diameter::WorkQueue<msg*>> queue_;
+  std::unique_ptr<WorkQueue<msg*>> queue_;
   std::unique_ptr<PolicyPusher> pusher_;
   diameter::DestinationHostRouting routing_;
   disp_hdl* ccr_handle_ = nullptr;

@@ -1,6 +1,7 @@
-// A bounded queue drained by a fixed set of worker threads. The freeDiameter
-// dispatch callback only pushes (never blocks on the database); workers run
-// the charging transactions and send the answers themselves.
+// A bounded queue drained by a fixed set of worker threads. The front-ends'
+// I/O (freeDiameter's dispatch callback, ocs-radiusd's Asio thread) only
+// pushes and never blocks on the database; workers run the charging
+// transactions and send the answers themselves.
 #pragma once
 
 #include <condition_variable>
@@ -11,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace ocs::diameter {
+namespace ocs {
 
 template <typename Item>
 class WorkQueue {
@@ -83,4 +84,4 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace ocs::diameter
+}  // namespace ocs

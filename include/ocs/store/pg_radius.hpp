@@ -1,0 +1,23 @@
+// The PostgreSQL RadiusStore.
+#pragma once
+
+#include "ocs/store/pg_pool.hpp"
+#include "ocs/store/radius_store.hpp"
+
+namespace ocs::store {
+
+class PgRadiusStore : public RadiusStore {
+ public:
+  /// `pool` must outlive the store.
+  explicit PgRadiusStore(ConnectionPool& pool);
+
+  std::vector<NasClient> nas_clients() override;
+  std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) override;
+  ChargedUsage charged_usage(const std::string& session_id) override;
+  std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace ocs::store

@@ -1,0 +1,379 @@
+#include "service.hpp"
+
+#include <charconv>
+
+#include "ocs/radius/auth.hpp"
+
+namespace ocs::radiusd {
+
+namespace {
+
+using radius::Packet;
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : bytes) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
+}
+
+std::optional<std::uint64_t> to_u64(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  const auto r = std::from_chars(s->data(), s->data() + s->size(), v);
+  if (r.ec != std::errc{} || r.ptr != s->data() + s->size()) return std::nullopt;
+  return v;
+}
+
+std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
+
+Packet reply_to(const Packet& request, std::uint8_t code) {
+  Packet p;
+  p.code = code;
+  p.identifier = request.identifier;
+  p.authenticator = request.authenticator;
+  return p;
+}
+
+Packet reject(const Packet& request, std::string_view message) {
+  Packet p = reply_to(request, radius::code::AccessReject);
+  radius::add_string(p, radius::attr::ReplyMessage, message);
+  return p;
+}
+
+store::ChargeRequest charge_request(const std::string& sid, std::string key, RequestKind kind, const Nas& nas,
+                                    std::uint32_t rating_group) {
+  store::ChargeRequest r;
+  r.session_id = sid;
+  r.request_key = std::move(key);
+  r.origin.protocol = "radius";
+  r.origin.nas_address = nas.address;
+  r.credit.kind = kind;
+  RatingGroupRequest rg;
+  rg.rating_group = rating_group;
+  r.credit.rating_groups.push_back(rg);
+  return r;
+}
+
+const Grant* grant_of(const store::ChargeResult& r) {
+  for (const auto& res : r.decision.results)
+    if (res.status == RgStatus::Granted && res.grant) return &*res.grant;
+  return nullptr;
+}
+
+bool no_credit(Outcome o) { return o == Outcome::Hotlined || o == Outcome::CreditLimitReached; }
+
+void set_quota(radius::Authorization& a, const Grant& g) {
+  switch (g.unit) {
+    case Unit::Seconds: a.quota_seconds = g.units; break;
+    case Unit::OctetsTotal:
+    case Unit::OctetsInput:
+    case Unit::OctetsOutput: a.quota_octets = g.units; break;
+    case Unit::Events: break;
+  }
+}
+
+}  // namespace
+
+std::string session_id(const std::string& nas_address, const std::string& acct_session_id) {
+  return nas_address + "/" + acct_session_id;
+}
+
+Totals totals_of(const Packet& request) {
+  using namespace radius;
+  const auto v = [&](std::uint8_t type) { return static_cast<std::uint64_t>(get_integer(request, type).value_or(0)); };
+  Totals t;
+  t.input_octets = (v(attr::AcctInputGigawords) << 32) + v(attr::AcctInputOctets);
+  t.output_octets = (v(attr::AcctOutputGigawords) << 32) + v(attr::AcctOutputOctets);
+  t.seconds = v(attr::AcctSessionTime);
+  return t;
+}
+
+std::optional<Packet> Service::handle(const Packet& request, const Nas& nas) {
+  switch (request.code) {
+    case radius::code::AccessRequest: return access(request, nas);
+    case radius::code::AccountingRequest: return accounting(request, nas);
+    default: return std::nullopt;
+  }
+}
+
+std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
+  using namespace radius;
+  const auto user_name = get_string(request, attr::UserName);
+  if (!user_name || user_name->empty()) {
+    log_->info("radius.auth.reject nas={} reason=no_user_name", nas.name);
+    return reject(request, "Authentication failed");
+  }
+  const auto user = store_.find_user(*user_name, std::string(to_string(nas.vendor)));
+  const bool crb_reauth = cisco_avpair(request, "crb-auth-reason") == "3";
+  const Attribute* pap = request.find(attr::UserPassword);
+  const Attribute* chap = request.find(attr::ChapPassword);
+
+  bool authenticated = false;
+  if (user && user->password) {
+    if (pap) {
+      const auto pw = unhide_password(pap->value, request.authenticator, nas.secret);
+      const std::string& want = *user->password;
+      authenticated = pw && equal_constant_time(std::span(reinterpret_cast<const std::uint8_t*>(pw->data()), pw->size()),
+                                                std::span(reinterpret_cast<const std::uint8_t*>(want.data()), want.size()));
+    } else if (chap) {
+      authenticated = verify_chap(request, *user->password);
+    } else if (crb_reauth) {
+      // Cisco CRB re-authorization of an authenticated session carries no
+      // password; the NAS vouches for it with its shared secret.
+      authenticated = true;
+    }
+  }
+  if (!authenticated) {
+    log_->info("radius.auth.reject nas={} user={} reason={}", nas.name, *user_name,
+               !user ? "unknown_user" : (pap || chap) ? "bad_password" : "no_password");
+    return reject(request, "Authentication failed");
+  }
+  if (crb_reauth) return reauthorize(request, nas, *user);
+
+  const store::RadiusPolicy& policy = user->policy;
+  Authorization a;
+  a.vendor = nas.vendor;
+  a.rate_up_kbps = policy.rate_limit_up_kbps;
+  a.rate_down_kbps = policy.rate_limit_down_kbps;
+  a.rate_scaling_percent = policy.rate_limit_scaling_percent;
+  a.acct_interim_interval = policy.acct_interim_interval;
+
+  bool blocked = user->status != SubscriberStatus::Active;
+  std::string sid;
+  if (!blocked) {
+    const auto acct_session = get_string(request, attr::AcctSessionId);
+    // Without Acct-Session-Id the grant is held by a provisional session,
+    // named in Class; Accounting-Start closes it (see docs/radius.md).
+    sid = acct_session && !acct_session->empty() ? session_id(nas.address, *acct_session)
+                                                 : nas.address + "/auth/" + hex(request.authenticator);
+    auto req = charge_request(sid, "auth/" + hex(request.authenticator), RequestKind::Initial, nas,
+                              config_.rating_group);
+    req.credit.rating_groups.front().wants_grant = true;
+    req.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
+    const store::ChargeResult r = charging_.charge(req, now_());
+    if (r.status != store::ChargeStatus::Ok) {
+      log_->info("radius.auth.reject nas={} user={} reason={}", nas.name, *user_name, store::to_string(r.status));
+      return reject(request, "Authentication failed");
+    }
+    const Outcome o = r.decision.outcome;
+    if (o == Outcome::Denied) {
+      blocked = true;
+    } else if (no_credit(o)) {
+      if (!policy.hotline_when_no_credit) {
+        log_->info("radius.auth.reject nas={} user={} reason=no_credit", nas.name, *user_name);
+        return reject(request, "No credit left");
+      }
+      a.hotlining = true;
+    } else if (o == Outcome::RatingFailed) {
+      log_->warn("radius.auth.reject nas={} user={} reason=rating_failed", nas.name, *user_name);
+      return reject(request, "Service not available");
+    } else if (const Grant* g = grant_of(r)) {
+      set_quota(a, *g);
+    }
+  }
+  if (blocked) {
+    if (!policy.hotline_when_blocked) {
+      log_->info("radius.auth.reject nas={} user={} reason=blocked", nas.name, *user_name);
+      return reject(request, "Account blocked");
+    }
+    a.hotlining = true;
+  }
+  if (a.hotlining) {
+    a.redirect_url = policy.hotline_url;
+    a.filter_id = policy.restriction_filter_id;
+    a.hotline_session_timeout = policy.hotline_validity_time;
+  }
+  if (!sid.empty()) a.class_value = "ocs:" + sid;
+
+  TemplateVars vars{{"type", user->account_type}, {"name", policy.name}, {"user", *user_name}};
+  if (a.hotlining) vars["hotlining"] = "1";
+  if (a.rate_up_kbps) vars["rate_up"] = std::to_string(scale_rate(*a.rate_up_kbps, a.rate_scaling_percent));
+  if (a.rate_down_kbps) vars["rate_down"] = std::to_string(scale_rate(*a.rate_down_kbps, a.rate_scaling_percent));
+
+  std::vector<std::string> response_lines;
+  bool pool_from_mask = false;
+  for (const auto& t : user->templates) {
+    if (t.kind == "radius_response") {
+      response_lines.push_back(t.line);
+    } else if (t.kind == "addr-pool-mask" && !pool_from_mask) {
+      std::string error;
+      if (auto pool = expand_template(t.line, vars, &error)) {
+        a.address_pool = *pool;
+        pool_from_mask = true;
+      } else {
+        log_->warn("radius.template.invalid policy={} line=\"{}\" error=\"{}\"", policy.name, t.line, error);
+      }
+    }
+  }
+  if (!pool_from_mask) a.address_pool = a.hotlining ? policy.hotline_pool : policy.address_pool.value_or("");
+
+  Packet reply = reply_to(request, code::AccessAccept);
+  reply.attributes = authorization_attributes(a);
+  for (const auto& problem : apply_response_lines(reply, response_lines, vars, dict_))
+    log_->warn("radius.template.invalid policy={} {}", policy.name, problem);
+  log_->info("radius.auth.accept nas={} user={} session={} hotlining={} quota_octets={} quota_seconds={}", nas.name,
+             *user_name, sid, a.hotlining, a.quota_octets.value_or(0), a.quota_seconds.value_or(0));
+  return reply;
+}
+
+std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas, const store::RadiusUser& user) {
+  using namespace radius;
+  const auto terminate = [&](std::string_view cause, std::string_view message) {
+    Packet p = reject(request, message);
+    p.attributes.push_back(cisco_avpair_attribute("crb-terminate-cause", cause));
+    return p;
+  };
+  auto acct_session = cisco_avpair(request, "crb-session-id");
+  if (!acct_session) acct_session = get_string(request, attr::AcctSessionId);
+  if (!acct_session || acct_session->empty()) return terminate("14", "Invalid session");
+  const std::string sid = session_id(nas.address, *acct_session);
+
+  // Used amounts are running totals of the session, like accounting's.
+  std::optional<std::uint64_t> volume = to_u64(cisco_avpair(request, "crb-total-volume"));
+  const auto up = to_u64(cisco_avpair(request, "crb-uplink-volume"));
+  const auto down = to_u64(cisco_avpair(request, "crb-downlink-volume"));
+  if (!volume && (up || down)) volume = up.value_or(0) + down.value_or(0);
+  const auto duration = to_u64(cisco_avpair(request, "crb-duration"));
+
+  const store::ChargedUsage charged = store_.charged_usage(sid);
+  UsageReport used;
+  used.amount.total_octets = minus(volume.value_or(0), charged.total_octets);
+  used.amount.seconds = minus(duration.value_or(0), charged.seconds);
+  auto req = charge_request(
+      sid, "crb/" + std::to_string(volume.value_or(0)) + "/" + std::to_string(duration.value_or(0)),
+      RequestKind::Update, nas, config_.rating_group);
+  req.credit.rating_groups.front().wants_grant = true;
+  req.credit.rating_groups.front().used.push_back(used);
+  const store::ChargeResult r = charging_.charge(req, now_());
+  if (r.status == store::ChargeStatus::UnknownSession) {
+    log_->info("radius.crb.terminate nas={} session={} cause=invalid_session", nas.name, sid);
+    return terminate("14", "Invalid session");
+  }
+  if (r.status != store::ChargeStatus::Ok) return terminate("5", "Invalid user");
+  const Outcome o = r.decision.outcome;
+  if (o == Outcome::Denied) {
+    log_->info("radius.crb.terminate nas={} session={} cause=suspended", nas.name, sid);
+    return terminate("4", "Services suspended");
+  }
+  const Grant* g = grant_of(r);
+  if (no_credit(o) || !g) {
+    log_->info("radius.crb.terminate nas={} session={} cause=balance outcome={}", nas.name, sid, to_string(o));
+    return terminate("1", "Balance exhausted");
+  }
+  Authorization a;
+  a.vendor = NasVendor::Cisco;
+  a.cisco_crb = true;
+  set_quota(a, *g);
+  a.class_value = "ocs:" + sid;
+  Packet reply = reply_to(request, code::AccessAccept);
+  reply.attributes = authorization_attributes(a);
+  log_->info("radius.crb.quota nas={} user={} session={} charged={} quota_octets={} quota_seconds={}", nas.name,
+             user.external_id, sid, r.decision.total_cost(), a.quota_octets.value_or(0), a.quota_seconds.value_or(0));
+  return reply;
+}
+
+std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas) {
+  using namespace radius;
+  const auto status = get_integer(request, attr::AcctStatusType);
+  if (!status) {
+    log_->warn("radius.acct.invalid nas={} reason=no_acct_status_type", nas.name);
+    return std::nullopt;
+  }
+  const Packet response = reply_to(request, code::AccountingResponse);
+  const TimePoint now = now_();
+
+  if (*status == acct_status::AccountingOn || *status == acct_status::AccountingOff) {
+    const char* reason = *status == acct_status::AccountingOn ? "accounting-on" : "accounting-off";
+    std::size_t closed = 0;
+    for (const auto& sid : store_.open_sessions_of_nas(nas.address))
+      if (charging_.close_session(sid, reason, now)) ++closed;
+    log_->info("radius.acct.{} nas={} closed_sessions={}", reason, nas.name, closed);
+    return response;
+  }
+
+  const auto acct_session = get_string(request, attr::AcctSessionId);
+  if (!acct_session || acct_session->empty()) {
+    log_->warn("radius.acct.invalid nas={} reason=no_acct_session_id", nas.name);
+    return std::nullopt;
+  }
+  const std::string sid = session_id(nas.address, *acct_session);
+  const auto user_name = get_string(request, attr::UserName);
+  const auto with_identity = [&](store::ChargeRequest& r) {
+    if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
+  };
+  const auto usage = [&]() {
+    const Totals t = totals_of(request);
+    const store::ChargedUsage c = store_.charged_usage(sid);
+    UsageReport u;
+    u.amount.input_octets = minus(t.input_octets, c.input_octets);
+    u.amount.output_octets = minus(t.output_octets, c.output_octets);
+    u.amount.total_octets = *u.amount.input_octets + *u.amount.output_octets;
+    u.amount.seconds = minus(t.seconds, c.seconds);
+    return u;
+  };
+  const auto charge = [&](store::ChargeRequest& r, const char* event) {
+    const store::ChargeResult res = charging_.charge(r, now);
+    log_->info("radius.acct.{} nas={} session={} key={} status={} outcome={} cost={} replayed={}", event, nas.name,
+               sid, r.request_key, store::to_string(res.status), to_string(res.decision.outcome),
+               res.decision.total_cost(), res.replayed);
+    return res;
+  };
+
+  const Totals totals = totals_of(request);
+  const std::string totals_key = std::to_string(totals.input_octets) + "/" + std::to_string(totals.output_octets) +
+                                 "/" + std::to_string(totals.seconds);
+
+  switch (*status) {
+    case acct_status::Start: {
+      // The grant of an Access-Request without Acct-Session-Id was held by a
+      // provisional session named in Class: the real session replaces it.
+      if (const auto cls = get_string(request, attr::Class)) {
+        const std::string prefix = "ocs:" + nas.address + "/auth/";
+        if (cls->starts_with(prefix)) (void)charging_.close_session(cls->substr(4), "accounting-start", now);
+      }
+      auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
+      r.credit.rating_groups.front().wants_grant = true;
+      with_identity(r);
+      charge(r, "start");
+      return response;
+    }
+    case acct_status::InterimUpdate: {
+      auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
+      r.credit.rating_groups.front().wants_grant = true;
+      r.credit.rating_groups.front().used.push_back(usage());
+      if (charge(r, "interim").status == store::ChargeStatus::UnknownSession) {
+        // The Start was lost (or the session closed): open it with the usage.
+        r.credit.kind = RequestKind::Initial;
+        with_identity(r);
+        charge(r, "interim_open");
+      }
+      return response;
+    }
+    case acct_status::Stop: {
+      // The totals are part of the key: a replayed Stop repeats them, while
+      // a NAS that reuses an Acct-Session-Id after a reboot reports others.
+      auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
+      r.credit.rating_groups.front().used.push_back(usage());
+      if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
+        // Never lose usage: open the session with it, then close it.
+        auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);
+        open.credit.rating_groups.front().used = r.credit.rating_groups.front().used;
+        with_identity(open);
+        if (charge(open, "stop_open").status == store::ChargeStatus::Ok) {
+          r.credit.rating_groups.front().used.clear();
+          charge(r, "stop");
+        }
+      }
+      return response;
+    }
+    default:
+      log_->info("radius.acct.ignored nas={} session={} status_type={}", nas.name, sid, *status);
+      return response;
+  }
+}
+
+}  // namespace ocs::radiusd

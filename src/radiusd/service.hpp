@@ -1,0 +1,71 @@
+// The RADIUS front-end's logic: one decoded, verified request in, the reply
+// to send out (or nothing: drop it). Attributes -> store and core calls ->
+// attributes; no sockets here. Runs on the daemon's worker threads; every
+// call may block on PostgreSQL.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "ocs/config/config.hpp"
+#include "ocs/radius/dictionary.hpp"
+#include "ocs/radius/packet.hpp"
+#include "ocs/radius/reply.hpp"
+#include "ocs/store/radius_store.hpp"
+#include "ocs/store/store.hpp"
+
+namespace ocs::radiusd {
+
+/// The NAS a request came from (nas_clients, resolved).
+struct Nas {
+  std::string name;
+  std::string address;
+  std::string secret;
+  radius::NasVendor vendor = radius::NasVendor::Generic;
+  bool require_message_authenticator = true;
+};
+
+/// The session id of a RADIUS session: "<nas-ip>/<Acct-Session-Id>".
+std::string session_id(const std::string& nas_address, const std::string& acct_session_id);
+
+/// Running totals of an Accounting-Request (octets with Gigawords).
+struct Totals {
+  std::uint64_t input_octets = 0;
+  std::uint64_t output_octets = 0;
+  std::uint64_t seconds = 0;
+};
+Totals totals_of(const radius::Packet& request);
+
+class Service {
+ public:
+  using Now = std::function<TimePoint()>;
+
+  Service(const config::RadiusConfig& config, store::ChargingStore& charging, store::RadiusStore& radius_store,
+          const radius::Dictionary& dict, Now now, std::shared_ptr<spdlog::logger> log)
+      : config_(config), charging_(charging), store_(radius_store), dict_(dict), now_(std::move(now)),
+        log_(std::move(log)) {}
+
+  /// The unsigned reply (Access-Accept/Reject, Accounting-Response), or
+  /// nothing to drop the request (the NAS retransmits). Throws StoreError
+  /// when the database cannot be used: the caller drops the request.
+  std::optional<radius::Packet> handle(const radius::Packet& request, const Nas& nas);
+
+ private:
+  std::optional<radius::Packet> access(const radius::Packet& request, const Nas& nas);
+  std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,
+                                            const store::RadiusUser& user);
+  std::optional<radius::Packet> accounting(const radius::Packet& request, const Nas& nas);
+
+  const config::RadiusConfig& config_;
+  store::ChargingStore& charging_;
+  store::RadiusStore& store_;
+  const radius::Dictionary& dict_;
+  Now now_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace ocs::radiusd

@@ -1,0 +1,143 @@
+// PostgreSQL side of ocs-radiusd's reads (include/ocs/store/radius_store.hpp).
+#include "ocs/store/pg_radius.hpp"
+
+#include <pqxx/pqxx>
+
+namespace ocs::store {
+
+namespace {
+
+template <typename Fn>
+auto guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StoreError(StoreError::Kind::Internal, e.what());
+  }
+}
+
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+}  // namespace
+
+PgRadiusStore::PgRadiusStore(ConnectionPool& pool) : pool_(pool) {}
+
+std::vector<NasClient> PgRadiusStore::nas_clients() {
+  return guarded([&] {
+    std::vector<NasClient> out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      out.clear();
+      pqxx::read_transaction tx(c);
+      for (const auto& r : tx.exec("SELECT name, host(address), secret, vendor, coa_port, "
+                                   "require_message_authenticator FROM nas_clients ORDER BY id")) {
+        NasClient n;
+        n.name = r[0].as<std::string>();
+        n.address = r[1].as<std::string>();
+        n.secret = r[2].as<std::string>();
+        n.vendor = r[3].as<std::string>();
+        n.coa_port = r[4].as<int>();
+        n.require_message_authenticator = opt<bool>(r[5]);
+        out.push_back(std::move(n));
+      }
+      tx.commit();
+    });
+    return out;
+  });
+}
+
+std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
+  return guarded([&] {
+    std::optional<RadiusUser> out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      out.reset();
+      pqxx::read_transaction tx(c);
+      const auto rows = tx.exec_params(
+          "SELECT s.id, s.external_id, i.password, s.status, s.account_type, p.id, p.name, "
+          "p.radius_on_blocked, p.radius_on_no_credit, p.radius_address_pool, p.radius_hotline_pool, "
+          "p.acct_interim_interval, p.rate_limit_up_kbps, p.rate_limit_down_kbps, "
+          "p.rate_limit_scaling_percent, p.hotline_url, p.restriction_filter_id, p.hotline_validity_time "
+          "FROM subscriber_identities i JOIN subscribers s ON s.id = i.subscriber_id "
+          "JOIN plans pl ON pl.id = s.plan_id "
+          "JOIN policies p ON p.id = coalesce(s.policy_id, pl.policy_id) "
+          "WHERE i.kind = 'username' AND i.value = $1",
+          user_name);
+      if (rows.empty()) {
+        tx.commit();
+        return;
+      }
+      const auto& r = rows[0];
+      RadiusUser u;
+      u.subscriber_id = r[0].as<std::int64_t>();
+      u.external_id = r[1].as<std::string>();
+      u.password = opt<std::string>(r[2]);
+      u.status = subscriber_status_from_string(r[3].as<std::string>()).value_or(SubscriberStatus::Blocked);
+      u.account_type = r[4].as<std::string>();
+      const auto policy_id = r[5].as<std::int64_t>();
+      RadiusPolicy& p = u.policy;
+      p.name = r[6].as<std::string>();
+      p.hotline_when_blocked = r[7].as<std::string>() == "hotline";
+      p.hotline_when_no_credit = r[8].as<std::string>() == "hotline";
+      p.address_pool = opt<std::string>(r[9]);
+      p.hotline_pool = r[10].as<std::string>();
+      p.acct_interim_interval = opt<std::uint32_t>(r[11]);
+      p.rate_limit_up_kbps = opt<std::uint64_t>(r[12]);
+      p.rate_limit_down_kbps = opt<std::uint64_t>(r[13]);
+      p.rate_limit_scaling_percent = r[14].as<std::uint32_t>();
+      p.hotline_url = opt<std::string>(r[15]);
+      p.restriction_filter_id = opt<std::string>(r[16]);
+      p.hotline_validity_time = r[17].as<std::uint32_t>();
+      for (const auto& t : tx.exec_params("SELECT kind, line FROM radius_templates "
+                                          "WHERE policy_id = $1 AND vendor IN ($2, 'any') ORDER BY position, id",
+                                          policy_id, vendor))
+        u.templates.push_back(RadiusTemplate{t[0].as<std::string>(), t[1].as<std::string>()});
+      tx.commit();
+      out = std::move(u);
+    });
+    return out;
+  });
+}
+
+ChargedUsage PgRadiusStore::charged_usage(const std::string& session_id) {
+  return guarded([&] {
+    ChargedUsage out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      const auto r = tx.exec_params1(
+          "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
+          "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
+          "coalesce(sum(seconds), 0) "
+          "FROM usage_records WHERE session_id = $1",
+          session_id);
+      out.input_octets = r[0].as<std::uint64_t>();
+      out.output_octets = r[1].as<std::uint64_t>();
+      out.total_octets = r[2].as<std::uint64_t>();
+      out.seconds = r[3].as<std::uint64_t>();
+      tx.commit();
+    });
+    return out;
+  });
+}
+
+std::vector<std::string> PgRadiusStore::open_sessions_of_nas(const std::string& nas_address) {
+  return guarded([&] {
+    std::vector<std::string> out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      out.clear();
+      pqxx::read_transaction tx(c);
+      for (const auto& r : tx.exec_params("SELECT id FROM charging_sessions WHERE state = 'open' "
+                                          "AND protocol = 'radius' AND nas_address = $1 ORDER BY id",
+                                          nas_address))
+        out.push_back(r[0].as<std::string>());
+      tx.commit();
+    });
+    return out;
+  });
+}
+
+}  // namespace ocs::store

@@ -1,0 +1,691 @@
+// ocs-radiusd end to end: the real daemon on free UDP ports, a fresh
+// PostgreSQL database, FreeRADIUS's radclient as the NAS (and, where a test
+// needs byte-exact retransmissions, broken packets or another source
+// address, a raw UDP socket with packets built by our codec).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+
+#include "ocs/radius/auth.hpp"
+#include "ocs/radius/packet.hpp"
+#include "ocs/radius/reply.hpp"
+#include "pg_test_db.hpp"
+#include "radius_daemon.hpp"
+#include "subprocess.hpp"
+#include "udp_socket.hpp"
+
+namespace ocs::test {
+namespace {
+
+namespace r = ocs::radius;
+constexpr std::uint64_t MiB = 1024 * 1024;
+constexpr const char* kRadclient = "/usr/bin/radclient";
+constexpr const char* kSecret = "testing123";
+
+// Rating group 1 (the daemon's [radius] rating_group): data at 2 cents per
+// started MiB, grants of 10 MiB; the 'timed' plan: 5 cents per started
+// minute, grants of 300 s.
+const char* kSchemaSql = R"SQL(
+INSERT INTO policies (name, validity_time, rate_limit_up_kbps, rate_limit_down_kbps, rate_limit_scaling_percent,
+                      hotline_url, hotline_validity_time, acct_interim_interval, radius_address_pool,
+                      radius_on_no_credit, radius_on_blocked, supervision_time)
+VALUES ('radius', 600, 20000, 50000, 50, 'http://portal.localdomain/topup', 120, 300, 'NORMAL',
+        'hotline', 'reject', 3600);
+INSERT INTO policies (name, validity_time, radius_on_no_credit, supervision_time)
+VALUES ('strict', 600, 'reject', 3600);
+INSERT INTO policies (name, validity_time, final_unit_action, restriction_filter_id, radius_on_blocked,
+                      hotline_validity_time, supervision_time)
+VALUES ('walled', 600, 'restrict', 'walled-garden', 'hotline', 90, 3600);
+INSERT INTO plans (name, currency, policy_id) SELECT 'flat', 'EUR', id FROM policies WHERE name = 'radius';
+INSERT INTO plans (name, currency, policy_id) SELECT 'timed', 'EUR', id FROM policies WHERE name = 'radius';
+INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant)
+  SELECT id, 1, 'octets_total', 1048576, 10485760, 104857600 FROM plans WHERE name = 'flat';
+INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant)
+  SELECT id, 1, 'seconds', 60, 300, 3600 FROM plans WHERE name = 'timed';
+INSERT INTO tariff_periods (plan_rating_group_id, price_per_block)
+  SELECT g.id, CASE p.name WHEN 'flat' THEN 2 ELSE 5 END
+  FROM plan_rating_groups g JOIN plans p ON p.id = g.plan_id;
+INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
+SELECT p.id, t.vendor, t.kind, t.position, t.line
+FROM policies p,
+     (VALUES ('mikrotik', 'radius_response', 1, 'Mikrotik-Rate-Limit:=${rate_up}k/${rate_down}k 0/0 0/0 0/0 8'),
+             ('mikrotik', 'radius_response', 2, 'Mikrotik-Address-List=${hotlining:+hotline}${hotlining:?customers}'),
+             ('any',      'radius_response', 3, 'Reply-Message+=Hello ${user}'),
+             ('any',      'radius_response', 4, 'Reply-Message+=Policy ${name} (${type})'),
+             ('any',      'radius_response', 5, 'Acct-Interim-Interval=60'),
+             ('any',      'addr-pool-mask',  1, '${hotlining:+LIMITED}${hotlining:?NORMAL}')
+     ) AS t (vendor, kind, position, line)
+WHERE p.name = 'radius';
+)SQL";
+
+struct Reply {
+  bool received = false;
+  std::string code;                     // "Access-Accept", ...
+  std::vector<std::string> attributes;  // "Session-Timeout = 300"
+  std::string output;
+
+  bool has(const std::string& line) const {
+    return std::find(attributes.begin(), attributes.end(), line) != attributes.end();
+  }
+  std::size_t count_prefix(const std::string& prefix) const {
+    return static_cast<std::size_t>(std::count_if(attributes.begin(), attributes.end(),
+                                                  [&](const std::string& a) { return a.starts_with(prefix); }));
+  }
+};
+
+std::ostream& operator<<(std::ostream& o, const Reply& r) { return o << r.output; }
+
+class RadiusEndToEnd : public ::testing::Test {
+ protected:
+  static void start(const std::string& vendor) {
+    db_ = new TestDatabase();
+    db_->exec(kSchemaSql);
+    db_->exec("INSERT INTO nas_clients (name, address, secret, vendor) VALUES ('nas1', '127.0.0.1', '" +
+              std::string(kSecret) + "', '" + vendor + "')");
+    RadiusDaemonOptions o;
+    o.executable = OCS_RADIUSD;
+    o.dsn = db_->dsn();
+    o.dictionary = OCS_RADIUS_DICTIONARY;
+    o.radius_toml = "rating_group = 1\nduplicate_cache_seconds = 30\n";
+    daemon_ = new RadiusDaemon(o);
+  }
+  static void TearDownTestSuite() {
+    if (daemon_) {
+      EXPECT_EQ(daemon_->stop(), 0) << "ocs-radiusd did not exit cleanly on SIGTERM";
+    }
+    delete daemon_;
+    daemon_ = nullptr;
+    delete db_;
+    db_ = nullptr;
+  }
+  void TearDown() override {
+    if (HasFailure() && daemon_) std::cerr << "--- ocs-radiusd log tail ---\n" << daemon_->log_tail(40) << "\n";
+  }
+
+  /// A subscriber with a username identity, a plan and a balance in cents.
+  static void subscriber(const std::string& id, const std::string& password, long balance,
+                         const std::string& plan = "flat", const std::string& policy = "",
+                         const std::string& status = "active") {
+    db_->exec("INSERT INTO subscribers (external_id, plan_id, policy_id, status) SELECT '" + id +
+              "', p.id, (SELECT id FROM policies WHERE name = '" + policy + "'), '" + status +
+              "' FROM plans p WHERE p.name = '" + plan +
+              "';"
+              "INSERT INTO subscriber_identities (subscriber_id, kind, value, password) SELECT id, 'username', '" +
+              id + "', '" + password + "' FROM subscribers WHERE external_id = '" + id +
+              "';"
+              "INSERT INTO accounts (subscriber_id, currency, balance) SELECT id, 'EUR', " +
+              std::to_string(balance) + " FROM subscribers WHERE external_id = '" + id + "';" +
+              (balance > 0 ? "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after) "
+                             "SELECT id, 'topup', " +
+                                 std::to_string(balance) + ", 'EUR', " + std::to_string(balance) +
+                                 " FROM subscribers WHERE external_id = '" + id + "';"
+                           : std::string()));
+  }
+
+  static long query_long(const std::string& sql) { return db_->query_long(sql); }
+  static std::string query_text(const std::string& sql) { return db_->query_value(sql).value_or("NULL"); }
+  static long balance(const std::string& id) {
+    return query_long("SELECT balance FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
+                      "WHERE s.external_id = '" + id + "'");
+  }
+  static long held(const std::string& session) {
+    return query_long("SELECT coalesce(sum(money), 0) FROM reservations WHERE session_id = '" + session + "'");
+  }
+  static long debited(const std::string& session) {
+    return query_long("SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = 'debit' AND session_id = '" +
+                      session + "'");
+  }
+  static std::string session_state(const std::string& session) {
+    return query_text("SELECT state FROM charging_sessions WHERE id = '" + session + "'");
+  }
+  /// The audit query of docs/data-model.md: every drift must be zero.
+  static void expect_ledger_consistent() {
+    EXPECT_EQ(query_long("SELECT count(*) FROM accounts a WHERE a.balance <> coalesce((SELECT sum(amount) FROM "
+                         "ledger l WHERE l.subscriber_id = a.subscriber_id AND kind IN ('topup','debit','adjustment')), 0)"),
+              0);
+    EXPECT_EQ(query_long("SELECT count(*) FROM accounts a WHERE coalesce((SELECT sum(money) FROM reservations r "
+                         "WHERE r.subscriber_id = a.subscriber_id), 0) <> coalesce((SELECT sum(amount) FROM ledger l "
+                         "WHERE l.subscriber_id = a.subscriber_id AND kind IN ('reserve','release')), 0)"),
+              0);
+    EXPECT_EQ(query_long("SELECT count(*) FROM reservations r JOIN charging_sessions s ON s.id = r.session_id "
+                         "WHERE s.state = 'closed'"),
+              0);
+  }
+
+  /// Runs radclient once (one request) and parses its -x output.
+  static Reply radclient(const std::string& type, const std::string& attributes, const std::string& secret = kSecret,
+                         int timeout_s = 2) {
+    const std::string file = (std::filesystem::temp_directory_path() /
+                              ("ocs-radclient-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++)))
+                                 .string();
+    {
+      std::ofstream f(file);
+      f << attributes << "\n";
+    }
+    const int port = type == "acct" ? daemon_->acct_port() : daemon_->auth_port();
+    const RunResult run = ocs::test::run({kRadclient, "-x", "-r", "1", "-t", std::to_string(timeout_s), "-f", file,
+                                          "127.0.0.1:" + std::to_string(port), type, secret},
+                                         std::chrono::seconds(30));
+    std::filesystem::remove(file);
+    Reply reply;
+    reply.output = run.out + run.err;
+    std::istringstream in(run.out);
+    bool in_reply = false;
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("Received ")) {
+        reply.received = true;
+        in_reply = true;
+        reply.code = line.substr(9, line.find(' ', 9) - 9);
+        continue;
+      }
+      if (line.starts_with("Sent ")) in_reply = false;
+      if (in_reply && !line.empty() && (line[0] == '\t' || line[0] == ' ')) {
+        const auto start = line.find_first_not_of(" \t");
+        reply.attributes.push_back(line.substr(start));
+      }
+    }
+    return reply;
+  }
+
+  /// A signed request built by our codec, for the raw-socket tests.
+  static std::vector<std::uint8_t> signed_request(r::Packet p, const std::string& secret = kSecret,
+                                                  bool message_authenticator = true) {
+    static std::mt19937 rng(42);
+    for (auto& b : p.authenticator) b = static_cast<std::uint8_t>(rng());
+    if (message_authenticator && p.code == r::code::AccessRequest) r::add_message_authenticator(p);
+    auto bytes = r::encode(p).bytes;
+    EXPECT_TRUE(r::finish_request(bytes, secret));
+    return bytes;
+  }
+  static r::Packet accounting(std::uint8_t id, std::uint32_t status, const std::string& session,
+                              const std::string& user) {
+    r::Packet p;
+    p.code = r::code::AccountingRequest;
+    p.identifier = id;
+    r::add_string(p, r::attr::UserName, user);
+    r::add_integer(p, r::attr::AcctStatusType, status);
+    r::add_string(p, r::attr::AcctSessionId, session);
+    return p;
+  }
+
+  static inline TestDatabase* db_ = nullptr;
+  static inline RadiusDaemon* daemon_ = nullptr;
+  static inline int counter_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// A MikroTik NAS at 127.0.0.1
+// ---------------------------------------------------------------------------
+
+class RadiusMikrotik : public RadiusEndToEnd {
+ protected:
+  static void SetUpTestSuite() {
+    start("mikrotik");
+    subscriber("alice", "alicepw", 1000);
+    subscriber("bob", "bobpw", 100000);
+    subscriber("dave", "davepw", 0);                                // no credit, hotline policy
+    subscriber("erin", "erinpw", 0, "flat", "strict");              // no credit, reject policy
+    subscriber("carol", "carolpw", 500, "flat", "", "blocked");     // blocked, reject policy
+    subscriber("frank", "frankpw", 500, "flat", "walled", "blocked");  // blocked, hotline policy
+    subscriber("gina", "ginapw", 1000, "timed");
+    subscriber("hank", "hankpw", 10000);
+    subscriber("ivan", "ivanpw", 10000);
+  }
+};
+
+TEST_F(RadiusMikrotik, PapAcceptCarriesQuotaRateLimitPoolClassAndTemplates) {
+  const Reply reply = radclient("auth",
+                                "User-Name = \"alice\"\nUser-Password = \"alicepw\"\n"
+                                "Acct-Session-Id = \"pap-1\"\nMessage-Authenticator = 0x00");
+  ASSERT_EQ(reply.code, "Access-Accept") << reply;
+  // radclient checked the Response Authenticator and Message-Authenticator;
+  // ours is the first attribute (BlastRADIUS).
+  ASSERT_FALSE(reply.attributes.empty());
+  EXPECT_TRUE(reply.attributes.front().starts_with("Message-Authenticator")) << reply;
+  EXPECT_TRUE(reply.has("Mikrotik-Total-Limit = 10485760")) << reply;
+  // 20000/50000 kbit/s at 50 %, overridden by the := template.
+  EXPECT_TRUE(reply.has("Mikrotik-Rate-Limit = \"10000k/25000k 0/0 0/0 0/0 8\"")) << reply;
+  EXPECT_EQ(reply.count_prefix("Mikrotik-Rate-Limit"), 1U) << reply;
+  EXPECT_TRUE(reply.has("Mikrotik-Address-List = \"customers\"")) << reply;
+  EXPECT_TRUE(reply.has("Framed-Pool = \"NORMAL\"")) << reply;  // addr-pool-mask
+  EXPECT_TRUE(reply.has("Class = 0x6f63733a3132372e302e302e312f7061702d31") ||
+              reply.has("Class = \"ocs:127.0.0.1/pap-1\""))
+      << reply;
+  EXPECT_TRUE(reply.has("Acct-Interim-Interval = 300")) << reply;  // '=' keeps the policy's
+  EXPECT_TRUE(reply.has("Reply-Message = \"Hello alice\"")) << reply;
+  EXPECT_TRUE(reply.has("Reply-Message = \"Policy radius (prepaid)\"")) << reply;
+  // The grant is held: 10 MiB at 2 cents.
+  EXPECT_EQ(held("127.0.0.1/pap-1"), 20);
+  EXPECT_EQ(balance("alice"), 1000);
+}
+
+TEST_F(RadiusMikrotik, ChapAccept) {
+  const Reply reply = radclient("auth",
+                                "User-Name = \"alice\"\nCHAP-Password = \"alicepw\"\n"
+                                "Acct-Session-Id = \"chap-1\"\nMessage-Authenticator = 0x00");
+  EXPECT_EQ(reply.code, "Access-Accept") << reply;
+  EXPECT_TRUE(reply.has("Mikrotik-Total-Limit = 10485760")) << reply;
+}
+
+TEST_F(RadiusMikrotik, WrongPasswordUnknownUserAndBadChapAreRejectedWithReplyMessage) {
+  for (const std::string attrs : {"User-Name = \"alice\"\nUser-Password = \"wrong\"",
+                                  "User-Name = \"nobody\"\nUser-Password = \"alicepw\"",
+                                  "User-Name = \"alice\"\nCHAP-Password = \"wrong\"",
+                                  "User-Name = \"alice\""}) {
+    const Reply reply = radclient("auth", attrs + "\nMessage-Authenticator = 0x00");
+    EXPECT_EQ(reply.code, "Access-Reject") << attrs << "\n" << reply;
+    EXPECT_TRUE(reply.has("Reply-Message = \"Authentication failed\"")) << reply;
+    EXPECT_TRUE(reply.attributes.front().starts_with("Message-Authenticator")) << reply;
+  }
+}
+
+TEST_F(RadiusMikrotik, WrongSecretIsDropped) {
+  const Reply reply = radclient("auth", "User-Name = \"alice\"\nUser-Password = \"alicepw\"\nMessage-Authenticator = 0x00",
+                                "not-the-secret", 1);
+  EXPECT_FALSE(reply.received) << reply;
+  // Accounting with a wrong secret: the Request Authenticator does not verify.
+  const Reply acct = radclient("acct", "User-Name = \"alice\"\nAcct-Status-Type = Start\nAcct-Session-Id = \"ws-1\"",
+                               "not-the-secret", 1);
+  EXPECT_FALSE(acct.received) << acct;
+  EXPECT_EQ(session_state("127.0.0.1/ws-1"), "NULL");
+}
+
+TEST_F(RadiusMikrotik, MessageAuthenticatorMissingOrBadIsDropped) {
+  UdpSocket nas("127.0.0.1");
+  r::Packet p;
+  p.code = r::code::AccessRequest;
+  p.identifier = 7;
+  r::add_string(p, r::attr::UserName, "alice");
+  // Missing.
+  {
+    r::Packet q = p;
+    for (auto& b : q.authenticator) b = 0x11;
+    auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
+    r::add_octets(q, r::attr::UserPassword, *pw);
+    auto bytes = r::encode(q).bytes;
+    nas.send_to(daemon_->auth_port(), bytes);
+    EXPECT_FALSE(nas.receive(700)) << "answered without Message-Authenticator";
+  }
+  // Present but wrong (computed with another secret).
+  {
+    r::Packet q = p;
+    for (auto& b : q.authenticator) b = 0x22;
+    auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
+    r::add_octets(q, r::attr::UserPassword, *pw);
+    r::add_message_authenticator(q);
+    auto bytes = r::encode(q).bytes;
+    ASSERT_TRUE(r::finish_request(bytes, "other-secret"));
+    nas.send_to(daemon_->auth_port(), bytes);
+    EXPECT_FALSE(nas.receive(700)) << "answered with a bad Message-Authenticator";
+  }
+  // The same request, signed properly, is answered.
+  {
+    r::Packet q = p;
+    for (auto& b : q.authenticator) b = 0x33;
+    auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
+    r::add_octets(q, r::attr::UserPassword, *pw);
+    r::add_message_authenticator(q);
+    auto bytes = r::encode(q).bytes;
+    ASSERT_TRUE(r::finish_request(bytes, kSecret));
+    nas.send_to(daemon_->auth_port(), bytes);
+    const auto answer = nas.receive(3000);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(r::verify_response(*answer, q.authenticator, kSecret, true), r::VerifyResult::Ok);
+    EXPECT_EQ((*answer)[0], r::code::AccessAccept);
+  }
+  EXPECT_NE(daemon_->log().find("radius.drop.unverified nas=nas1 code=Access-Request reason="), std::string::npos);
+}
+
+TEST_F(RadiusMikrotik, UnknownNasIsDroppedAndLogged) {
+  UdpSocket stranger("127.0.0.9");
+  r::Packet p;
+  p.code = r::code::AccessRequest;
+  p.identifier = 9;
+  r::add_string(p, r::attr::UserName, "alice");
+  stranger.send_to(daemon_->auth_port(), signed_request(p));
+  EXPECT_FALSE(stranger.receive(700));
+  EXPECT_NE(daemon_->log().find("radius.drop.unknown_nas from=127.0.0.9"), std::string::npos) << daemon_->log_tail();
+}
+
+TEST_F(RadiusMikrotik, MalformedPacketsAreDroppedAndTheServerStillAnswers) {
+  UdpSocket nas("127.0.0.1");
+  std::vector<std::vector<std::uint8_t>> bad = {
+      {},                                        // empty
+      {1, 2, 0, 19},                             // shorter than a header
+      std::vector<std::uint8_t>(20, 0),          // code 0
+  };
+  {
+    // Header Length beyond the datagram.
+    std::vector<std::uint8_t> b(20, 0);
+    b[0] = 1;
+    b[3] = 200;
+    bad.push_back(b);
+  }
+  {
+    // A truncated attribute (length runs past the packet).
+    std::vector<std::uint8_t> b(24, 0);
+    b[0] = 4;
+    b[3] = 24;
+    b[20] = 1;
+    b[21] = 30;
+    bad.push_back(b);
+  }
+  {
+    // Attribute length 1, and a broken Mikrotik VSA.
+    std::vector<std::uint8_t> b = {4, 1, 0, 31, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   26, 11, 0, 0, 0x3a, 0x8c, 8, 9, 'a', 'b', 'c'};
+    bad.push_back(b);
+  }
+  for (const auto& b : bad) nas.send_to(daemon_->acct_port(), b);
+  for (const auto& b : bad) nas.send_to(daemon_->auth_port(), b);
+  EXPECT_FALSE(nas.receive(500));
+  const Reply reply = radclient("auth", "User-Name = \"alice\"\nUser-Password = \"alicepw\"\nMessage-Authenticator = 0x00");
+  EXPECT_EQ(reply.code, "Access-Accept") << reply;
+  const std::string log = daemon_->log();
+  EXPECT_NE(log.find("radius.drop.malformed from=127.0.0.1"), std::string::npos);
+  EXPECT_NE(log.find("reason=AttributeOverrun"), std::string::npos) << daemon_->log_tail();
+}
+
+TEST_F(RadiusMikrotik, StartInterimStopWithGigawordsChargesExactDeltas) {
+  const std::string sid = "127.0.0.1/acct-1";
+  const std::string who = "User-Name = \"bob\"\nAcct-Session-Id = \"acct-1\"\nNAS-IP-Address = 127.0.0.1\n";
+  ASSERT_EQ(radclient("acct", who + "Acct-Status-Type = Start").code, "Accounting-Response");
+  EXPECT_EQ(session_state(sid), "open");
+  EXPECT_EQ(held(sid), 20);  // 10 MiB at 2 cents
+  EXPECT_EQ(balance("bob"), 100000);
+
+  // 1 gigaword + 100 octets in = 4 GiB + 100 octets = 4097 started MiB.
+  ASSERT_EQ(radclient("acct", who +
+                                  "Acct-Status-Type = Interim-Update\nAcct-Input-Octets = 100\n"
+                                  "Acct-Input-Gigawords = 1\nAcct-Output-Octets = 0\nAcct-Session-Time = 60")
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited(sid), 4097 * 2);
+  EXPECT_EQ(balance("bob"), 100000 - 8194);
+
+  // Running totals: +1 MiB in, +5 MiB out since the last report = 6 MiB.
+  ASSERT_EQ(radclient("acct", who + "Acct-Status-Type = Interim-Update\nAcct-Input-Octets = " +
+                                  std::to_string(100 + MiB) + "\nAcct-Input-Gigawords = 1\nAcct-Output-Octets = " +
+                                  std::to_string(5 * MiB) + "\nAcct-Session-Time = 120")
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited(sid), 8194 + 12);
+
+  // Stop: +0.5 MiB out = 1 started MiB; the reservation is released.
+  ASSERT_EQ(radclient("acct", who + "Acct-Status-Type = Stop\nAcct-Input-Octets = " + std::to_string(100 + MiB) +
+                                  "\nAcct-Input-Gigawords = 1\nAcct-Output-Octets = " +
+                                  std::to_string(5 * MiB + MiB / 2) + "\nAcct-Session-Time = 150")
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited(sid), 8194 + 12 + 2);
+  EXPECT_EQ(balance("bob"), 100000 - 8208);
+  EXPECT_EQ(held(sid), 0);
+  EXPECT_EQ(session_state(sid), "closed");
+  // What was charged is what the NAS reported, octet for octet.
+  EXPECT_EQ(query_long("SELECT sum(input_octets) FROM usage_records WHERE session_id = '" + sid + "'"),
+            static_cast<long>((1ULL << 32) + 100 + MiB));
+  EXPECT_EQ(query_long("SELECT sum(output_octets) FROM usage_records WHERE session_id = '" + sid + "'"),
+            static_cast<long>(5 * MiB + MiB / 2));
+  EXPECT_EQ(query_text("SELECT protocol || ' ' || nas_address FROM charging_sessions WHERE id = '" + sid + "'"),
+            "radius 127.0.0.1");
+
+  // The same Stop again (radclient picks a new identifier and
+  // authenticator): answered, not charged again.
+  ASSERT_EQ(radclient("acct", who + "Acct-Status-Type = Stop\nAcct-Input-Octets = " + std::to_string(100 + MiB) +
+                                  "\nAcct-Input-Gigawords = 1\nAcct-Output-Octets = " +
+                                  std::to_string(5 * MiB + MiB / 2) + "\nAcct-Session-Time = 150")
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(balance("bob"), 100000 - 8208);
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusMikrotik, RetransmissionIsAnsweredFromTheCacheAndChargedOnce) {
+  const std::string sid = "127.0.0.1/dup-1";
+  UdpSocket nas("127.0.0.1");
+  nas.send_to(daemon_->acct_port(), signed_request(accounting(40, r::acct_status::Start, "dup-1", "hank")));
+  ASSERT_TRUE(nas.receive(3000));
+
+  r::Packet interim = accounting(41, r::acct_status::InterimUpdate, "dup-1", "hank");
+  r::add_integer(interim, r::attr::AcctOutputOctets, static_cast<std::uint32_t>(3 * MiB));
+  const auto bytes = signed_request(interim);
+  // Twice at once (the second arrives while the first is in progress), then
+  // once more after the answer.
+  nas.send_to(daemon_->acct_port(), bytes);
+  nas.send_to(daemon_->acct_port(), bytes);
+  const auto first = nas.receive(3000);
+  ASSERT_TRUE(first);
+  if (const auto maybe_second = nas.receive(500)) {
+    EXPECT_EQ(*maybe_second, *first);
+  }
+  nas.send_to(daemon_->acct_port(), bytes);
+  const auto third = nas.receive(3000);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(*third, *first);  // byte for byte: the cached answer
+  r::Authenticator sent{};
+  std::copy(bytes.begin() + 4, bytes.begin() + 20, sent.begin());
+  EXPECT_EQ(r::verify_response(*first, sent, kSecret), r::VerifyResult::Ok);
+  EXPECT_EQ(debited(sid), 6);  // 3 MiB once
+  EXPECT_EQ(query_long("SELECT count(*) FROM usage_records WHERE session_id = '" + sid + "'"), 1);
+  EXPECT_NE(daemon_->log().find("radius.duplicate.answered"), std::string::npos);
+
+  // The same report under a new identifier (a NAS that re-sends after a
+  // reboot): the idempotency key still holds.
+  r::Packet again = interim;
+  again.identifier = 42;
+  nas.send_to(daemon_->acct_port(), signed_request(again));
+  ASSERT_TRUE(nas.receive(3000));
+  EXPECT_EQ(debited(sid), 6);
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusMikrotik, LostStartNeverLosesUsage) {
+  // An Interim-Update for a session never started opens it with its usage.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-1\"\n"
+                              "Acct-Status-Type = Interim-Update\nAcct-Output-Octets = " +
+                                  std::to_string(2 * MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(session_state("127.0.0.1/lost-1"), "open");
+  EXPECT_EQ(debited("127.0.0.1/lost-1"), 4);
+  // A Stop alone is charged and closes.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-2\"\n"
+                              "Acct-Status-Type = Stop\nAcct-Output-Octets = " +
+                                  std::to_string(MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited("127.0.0.1/lost-2"), 2);
+  EXPECT_EQ(session_state("127.0.0.1/lost-2"), "closed");
+  // The NAS reuses the id after a reboot: the new Stop (other totals) is
+  // charged for its own usage only.
+  ASSERT_EQ(radclient("acct", "User-Name = \"hank\"\nAcct-Session-Id = \"lost-2\"\n"
+                              "Acct-Status-Type = Stop\nAcct-Output-Octets = " +
+                                  std::to_string(4 * MiB))
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(debited("127.0.0.1/lost-2"), 8);  // 1 MiB, then 3 more
+  EXPECT_EQ(session_state("127.0.0.1/lost-2"), "closed");
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusMikrotik, AccountingOnClosesTheNasSessions) {
+  for (const std::string s : {"on-1", "on-2"})
+    ASSERT_EQ(radclient("acct", "User-Name = \"ivan\"\nAcct-Session-Id = \"" + s + "\"\nAcct-Status-Type = Start").code,
+              "Accounting-Response");
+  EXPECT_EQ(session_state("127.0.0.1/on-1"), "open");
+  EXPECT_EQ(held("127.0.0.1/on-1") + held("127.0.0.1/on-2"), 40);
+  ASSERT_EQ(radclient("acct", "Acct-Status-Type = Accounting-On\nNAS-IP-Address = 127.0.0.1").code,
+            "Accounting-Response");
+  EXPECT_EQ(session_state("127.0.0.1/on-1"), "closed");
+  EXPECT_EQ(session_state("127.0.0.1/on-2"), "closed");
+  EXPECT_EQ(held("127.0.0.1/on-1") + held("127.0.0.1/on-2"), 0);
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_sessions WHERE protocol = 'radius' AND state = 'open' "
+                       "AND nas_address = '127.0.0.1'"),
+            0);
+  EXPECT_EQ(balance("ivan"), 10000);
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusMikrotik, NoCreditIsHotlinedByPolicy) {
+  const Reply reply = radclient("auth", "User-Name = \"dave\"\nUser-Password = \"davepw\"\n"
+                                        "Acct-Session-Id = \"hot-1\"\nMessage-Authenticator = 0x00");
+  ASSERT_EQ(reply.code, "Access-Accept") << reply;
+  EXPECT_TRUE(reply.has("Framed-Pool = \"LIMITED\"")) << reply;
+  EXPECT_TRUE(reply.has("Mikrotik-Address-List = \"hotline\"")) << reply;
+  EXPECT_TRUE(reply.has("Session-Timeout = 120")) << reply;  // the hotline period
+  EXPECT_EQ(reply.count_prefix("Mikrotik-Total-Limit"), 0U) << reply;
+  EXPECT_EQ(held("127.0.0.1/hot-1"), 0);
+}
+
+TEST_F(RadiusMikrotik, NoCreditIsRejectedByPolicy) {
+  const Reply reply = radclient("auth", "User-Name = \"erin\"\nUser-Password = \"erinpw\"\nMessage-Authenticator = 0x00");
+  EXPECT_EQ(reply.code, "Access-Reject") << reply;
+  EXPECT_TRUE(reply.has("Reply-Message = \"No credit left\"")) << reply;
+}
+
+TEST_F(RadiusMikrotik, BlockedIsRejectedOrHotlinedByPolicy) {
+  const Reply carol = radclient("auth", "User-Name = \"carol\"\nUser-Password = \"carolpw\"\nMessage-Authenticator = 0x00");
+  EXPECT_EQ(carol.code, "Access-Reject") << carol;
+  EXPECT_TRUE(carol.has("Reply-Message = \"Account blocked\"")) << carol;
+
+  const Reply frank = radclient("auth", "User-Name = \"frank\"\nUser-Password = \"frankpw\"\nMessage-Authenticator = 0x00");
+  ASSERT_EQ(frank.code, "Access-Accept") << frank;
+  EXPECT_TRUE(frank.has("Filter-Id = \"walled-garden\"")) << frank;
+  EXPECT_TRUE(frank.has("Framed-Pool = \"LIMITED\"")) << frank;
+  EXPECT_TRUE(frank.has("Session-Timeout = 90")) << frank;
+  EXPECT_EQ(balance("frank"), 500);
+}
+
+TEST_F(RadiusMikrotik, TimePlanGivesSessionTimeout) {
+  const Reply reply = radclient("auth", "User-Name = \"gina\"\nUser-Password = \"ginapw\"\n"
+                                        "Acct-Session-Id = \"time-1\"\nMessage-Authenticator = 0x00");
+  ASSERT_EQ(reply.code, "Access-Accept") << reply;
+  EXPECT_TRUE(reply.has("Session-Timeout = 300")) << reply;
+  EXPECT_EQ(held("127.0.0.1/time-1"), 25);  // 5 minutes at 5 cents
+}
+
+TEST_F(RadiusMikrotik, GrantWithoutAcctSessionIdMovesToTheSessionAtStart) {
+  const Reply reply = radclient("auth", "User-Name = \"alice\"\nUser-Password = \"alicepw\"\nMessage-Authenticator = 0x00");
+  ASSERT_EQ(reply.code, "Access-Accept") << reply;
+  const long provisional = query_long("SELECT count(*) FROM charging_sessions WHERE id LIKE '127.0.0.1/auth/%' "
+                                      "AND state = 'open'");
+  ASSERT_GE(provisional, 1);
+  std::string cls;
+  for (const auto& a : reply.attributes)
+    if (a.starts_with("Class = ")) cls = a.substr(8);
+  ASSERT_FALSE(cls.empty()) << reply;
+  // radclient prints Class as hex (octets) or a string; send it back as is.
+  ASSERT_EQ(radclient("acct", "User-Name = \"alice\"\nAcct-Session-Id = \"late-1\"\nAcct-Status-Type = Start\nClass = " +
+                                  cls)
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_sessions WHERE id LIKE '127.0.0.1/auth/%' AND state = 'open'"),
+            provisional - 1);
+  EXPECT_EQ(session_state("127.0.0.1/late-1"), "open");
+}
+
+TEST_F(RadiusMikrotik, StatusServerIsAnswered) {
+  const Reply reply = radclient("status", "Message-Authenticator = 0x00");
+  EXPECT_EQ(reply.code, "Access-Accept") << reply;
+}
+
+// ---------------------------------------------------------------------------
+// A Cisco NAS at 127.0.0.1: CRB prepaid re-authorization
+// ---------------------------------------------------------------------------
+
+class RadiusCisco : public RadiusEndToEnd {
+ protected:
+  static void SetUpTestSuite() {
+    start("cisco");
+    subscriber("kate", "katepw", 50);
+    subscriber("liam", "liampw", 1000);
+  }
+  static Reply crb(const std::string& user, const std::string& session, int reason, const std::string& used = "") {
+    return radclient("auth", "User-Name = \"" + user + "\"\nUser-Password = \"" + user +
+                                 "pw\"\nAcct-Session-Id = \"" + session +
+                                 "\"\nCisco-AVPair = \"crb-auth-reason=" + std::to_string(reason) + "\"\n" + used +
+                                 "Message-Authenticator = 0x00");
+  }
+};
+
+TEST_F(RadiusCisco, DialectAndPoolMask) {
+  const Reply reply = crb("liam", "c-1", 1);
+  ASSERT_EQ(reply.code, "Access-Accept") << reply;
+  EXPECT_TRUE(reply.has("Cisco-AVPair = \"crb-total-volume=10485760\"")) << reply;
+  EXPECT_TRUE(reply.has("Cisco-AVPair = \"ip:addr-pool=NORMAL\"")) << reply;
+  EXPECT_TRUE(reply.has("Cisco-AVPair = \"lcp:interface-config=rate-limit input 10000000 8000 8000 conform-action "
+                        "transmit exceed-action drop\""))
+      << reply;
+  EXPECT_EQ(reply.count_prefix("Mikrotik-"), 0U) << reply;  // mikrotik templates not applied
+  EXPECT_TRUE(reply.has("Reply-Message = \"Hello liam\"")) << reply;
+}
+
+TEST_F(RadiusCisco, CrbReauthorizationChargesAndReturnsTheNextQuotaUntilTheBalanceIsGone) {
+  const std::string sid = "127.0.0.1/crb-1";
+  // Initial authorization: 10 MiB held (20 of kate's 50 cents).
+  Reply r1 = crb("kate", "crb-1", 1);
+  ASSERT_EQ(r1.code, "Access-Accept") << r1;
+  EXPECT_TRUE(r1.has("Cisco-AVPair = \"crb-total-volume=10485760\"")) << r1;
+  EXPECT_EQ(held(sid), 20);
+
+  // Re-authorization with 10 MiB used: 20 cents charged, next 10 MiB.
+  Reply r2 = crb("kate", "crb-1", 3, "Cisco-AVPair += \"crb-total-volume=" + std::to_string(10 * MiB) + "\"\n");
+  ASSERT_EQ(r2.code, "Access-Accept") << r2;
+  EXPECT_TRUE(r2.has("Cisco-AVPair = \"crb-total-volume=10485760\"")) << r2;
+  EXPECT_EQ(balance("kate"), 30);
+  EXPECT_EQ(held(sid), 20);
+
+  // 20 MiB used in all: 20 more cents; 10 left buys the last 5 MiB.
+  Reply r3 = crb("kate", "crb-1", 3, "Cisco-AVPair += \"crb-total-volume=" + std::to_string(20 * MiB) + "\"\n");
+  ASSERT_EQ(r3.code, "Access-Accept") << r3;
+  EXPECT_TRUE(r3.has("Cisco-AVPair = \"crb-total-volume=5242880\"")) << r3;
+  EXPECT_EQ(balance("kate"), 10);
+
+  // 25 MiB used: the balance is gone -> crb-terminate-cause 1.
+  Reply r4 = crb("kate", "crb-1", 3, "Cisco-AVPair += \"crb-total-volume=" + std::to_string(25 * MiB) + "\"\n");
+  ASSERT_EQ(r4.code, "Access-Reject") << r4;
+  EXPECT_TRUE(r4.has("Cisco-AVPair = \"crb-terminate-cause=1\"")) << r4;
+  EXPECT_EQ(balance("kate"), 0);
+  EXPECT_EQ(debited(sid), 50);
+  EXPECT_EQ(held(sid), 0);
+
+  // A re-authorization for a session that does not exist.
+  Reply r5 = crb("kate", "crb-none", 3, "Cisco-AVPair += \"crb-total-volume=1\"\n");
+  EXPECT_EQ(r5.code, "Access-Reject") << r5;
+  EXPECT_TRUE(r5.has("Cisco-AVPair = \"crb-terminate-cause=14\"")) << r5;
+  expect_ledger_consistent();
+}
+
+// ---------------------------------------------------------------------------
+// --check-config
+// ---------------------------------------------------------------------------
+
+TEST(RadiusCheckConfig, ExitsZeroForAValidFileAndTwoOtherwise) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string good = (dir / ("ocs-radiusd-good-" + std::to_string(::getpid()) + ".toml")).string();
+  const std::string bad = (dir / ("ocs-radiusd-bad-" + std::to_string(::getpid()) + ".toml")).string();
+  std::ofstream(good) << "[radius]\nauth_port = 11812\ndictionary = \"" OCS_RADIUS_DICTIONARY "\"\n";
+  std::ofstream(bad) << "[radius]\nauth_port = 70000\n";
+  const RunResult ok = run({OCS_RADIUSD, "--config", good, "--check-config"});
+  EXPECT_TRUE(ok.exited_ok()) << ok.out << ok.err;
+  const RunResult no = run({OCS_RADIUSD, "--config", bad, "--check-config"});
+  EXPECT_TRUE(WIFEXITED(no.status) && WEXITSTATUS(no.status) == 2) << no.out << no.err;
+  EXPECT_NE(no.err.find(":2:"), std::string::npos) << no.err;
+  const RunResult missing_dict = run({OCS_RADIUSD, "--config", bad + ".absent", "--check-config"});
+  EXPECT_TRUE(WIFEXITED(missing_dict.status) && WEXITSTATUS(missing_dict.status) == 2);
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+}  // namespace
+}  // namespace ocs::test
