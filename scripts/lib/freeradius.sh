@@ -223,17 +223,4 @@ freeradius_start() {
   die "FreeRADIUS is not ready after 15 s"
 }
 
-freeradius_stop() {
-  [[ -n $FR_PID ]] || return 0
-  local t
-  if kill -0 "$FR_PID" 2>/dev/null; then
-    kill -TERM "$FR_PID" 2>/dev/null || true
-    for ((t = 0; t < 100; t++)); do
-      kill -0 "$FR_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$FR_PID" 2>/dev/null || true
-  fi
-  wait "$FR_PID" 2>/dev/null || true
-  FR_PID=""
-}
+freeradius_stop() { stop_child FR_PID; }
