@@ -8,9 +8,9 @@
 #
 #   radius_freeradius_test.sh OCS_BENCH      (needs OCS_TEST_DSN, as scripts/test sets)
 set -euo pipefail
-# shellcheck source=../../scripts/lib/common.sh
+# shellcheck source=SCRIPTDIR/../../scripts/lib/common.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
-# shellcheck source=../../scripts/lib/freeradius.sh
+# shellcheck source=SCRIPTDIR/../../scripts/lib/freeradius.sh
 source "$OCS_ROOT/scripts/lib/freeradius.sh"
 
 bench=${1:?usage: radius_freeradius_test.sh OCS_BENCH}
@@ -20,6 +20,7 @@ readonly USERS=50 SECRET=fr-test-secret
 db="ocs_fr_test_$$_$RANDOM"
 dsn="$OCS_TEST_DSN dbname=$db"  # a later dbname wins in a libpq conninfo
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocs-fr-test.XXXXXX")
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   set +e
   freeradius_stop

@@ -39,20 +39,6 @@ void add_identity(rad::Packet& p, const SessionIdentity& s) {
 
 }  // namespace
 
-std::optional<std::uint8_t> IdAllocator::allocate() {
-  for (unsigned i = 0; i < 256; ++i) {
-    const auto id = static_cast<std::uint8_t>(next_ + i);
-    if (!used_.test(id)) {
-      used_.set(id);
-      next_ = static_cast<std::uint8_t>(id + 1);
-      return id;
-    }
-  }
-  return std::nullopt;
-}
-
-void IdAllocator::release(std::uint8_t id) { used_.reset(id); }
-
 SplitOctets split_octets(std::uint64_t total) {
   return {static_cast<std::uint32_t>(total & 0xffffffffULL), static_cast<std::uint32_t>(total >> 32)};
 }

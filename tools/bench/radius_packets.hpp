@@ -1,38 +1,23 @@
-// The pure parts of ocs-bench's RADIUS load: identifier allocation, the
+// The pure parts of ocs-bench's RADIUS load: the
 // packets a simulated NAS sends (built with the project's codec, ocs_radius),
 // the running totals of a session, and the report arithmetic. No sockets,
 // no clock: radius_load.cpp does the I/O.
 #pragma once
 
 #include <array>
-#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "histogram.hpp"
+#include "ocs/radius/identifiers.hpp"
 #include "ocs/radius/packet.hpp"
 
 namespace ocs::bench::radius {
 
-/// The 256 identifiers of one UDP socket. allocate() hands out the free
-/// identifier that has been free the longest among those after the last one
-/// given (round robin), so a late answer to a released identifier is unlikely
-/// to meet a new request with the same one; the authenticator check catches
-/// it when it does.
-class IdAllocator {
- public:
-  std::optional<std::uint8_t> allocate();
-  /// Releasing an identifier that is not in use does nothing.
-  void release(std::uint8_t id);
-  bool in_use(std::uint8_t id) const { return used_.test(id); }
-  std::size_t in_use_count() const { return used_.count(); }
-
- private:
-  std::bitset<256> used_;
-  std::uint8_t next_ = 0;
-};
+/// Identifiers per UDP socket: the project's allocator.
+using ocs::radius::IdAllocator;
 
 /// A 64-bit counter as RADIUS carries it: the low 32 bits in Acct-*-Octets,
 /// the high 32 in Acct-*-Gigawords (RFC 2869 5.1, 5.2).
