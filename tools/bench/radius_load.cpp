@@ -26,8 +26,6 @@ namespace rad = ocs::radius;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr std::uint8_t kClass = 25;
 /// Acct-Session-Time advanced per report, seconds.
 constexpr std::uint32_t kReportInterval = 60;
@@ -39,18 +37,6 @@ struct Times {
   Clock::time_point drain_end;  // what is still unanswered then is a timeout
   bool measured(Clock::time_point t) const { return t >= warm_end && t < stop; }
 };
-
-std::uint64_t micros(Clock::duration d) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  return us < 0 ? 0 : static_cast<std::uint64_t>(us);
-}
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 std::uint32_t ipv4(const std::string& text, const char* option) {
   in_addr a{};
@@ -145,8 +131,7 @@ void LoadRun::Socket::open() {
 void LoadRun::Socket::begin(Session& s) {
   // Sockets take turns through the users: socket k has users k, k + count, ...
   const std::uint64_t n = seq++ * count + index;
-  const std::uint64_t user = opts.random_subscribers ? splitmix64(n ^ splitmix64(opts.seed)) % opts.subscribers
-                                                     : n % opts.subscribers;
+  const std::uint64_t user = pick_subscriber(opts, n);
   s.who.user_name = opts.user_prefix + std::to_string(user);
   s.who.password = opts.password_prefix + std::to_string(user);
   s.who.acct_session_id = run_id + "-" + std::to_string(index) + "-" + std::to_string(n);
