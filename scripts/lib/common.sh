@@ -11,6 +11,9 @@
 #   pg_cluster_running DIR            true when its server is up
 #   pg_cluster_stop DIR               stop it (no-op when stopped)
 #   pg_cluster_destroy DIR            stop it and delete DIR
+#   stop_child VAR                    SIGTERM to the child whose PID is in
+#                                     variable VAR, SIGKILL after 10 s, reap
+#                                     it, empty VAR (no-op when empty)
 #
 # A cluster directory holds data/ (PGDATA), run/ (the Unix socket) and
 # server.log. The server listens on 127.0.0.1 only and trusts every local
@@ -238,4 +241,22 @@ pg_cluster_destroy() {
   [[ $dir != / && $dir != "$OCS_ROOT" ]] || die "refusing to delete $dir"
   pg_cluster_stop "$dir" || true
   rm -rf -- "$dir"
+}
+
+# --- child processes ---------------------------------------------------------
+
+stop_child() {
+  local -n child_pid=$1
+  [[ -n $child_pid ]] || return 0
+  local t
+  if kill -0 "$child_pid" 2>/dev/null; then
+    kill -TERM "$child_pid" 2>/dev/null || true
+    for ((t = 0; t < 100; t++)); do
+      kill -0 "$child_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$child_pid" 2>/dev/null || true
+  fi
+  wait "$child_pid" 2>/dev/null || true
+  child_pid=""
 }

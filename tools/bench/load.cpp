@@ -29,11 +29,6 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-std::uint64_t micros(Clock::duration d) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  return us < 0 ? 0 : static_cast<std::uint64_t>(us);
-}
-
 bool is_loopback(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
@@ -52,6 +47,16 @@ bool is_loopback(const sockaddr* sa) {
 bool mscc_charges(std::optional<std::uint32_t> rc) { return !rc || *rc == 2001 || *rc == 4010 || *rc == 4012; }
 
 }  // namespace
+
+std::uint64_t micros(Clock::duration d) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return us < 0 ? 0 : static_cast<std::uint64_t>(us);
+}
+
+std::uint64_t pick_subscriber(const Options& opts, std::uint64_t seq) {
+  return opts.random_subscribers ? splitmix64(seq ^ splitmix64(opts.seed)) % opts.subscribers
+                                 : seq % opts.subscribers;
+}
 
 void require_loopback(const std::string& host) {
   addrinfo hints{};
@@ -122,9 +127,7 @@ LoadRun::~LoadRun() {
 
 std::string LoadRun::next_msisdn() {
   const std::uint64_t seq = subscriber_seq_.fetch_add(1, std::memory_order_relaxed);
-  const std::uint64_t i =
-      opts_.random_subscribers ? splitmix64(seq ^ splitmix64(opts_.seed)) % opts_.subscribers : seq % opts_.subscribers;
-  return std::to_string(opts_.msisdn_base + i);
+  return std::to_string(opts_.msisdn_base + pick_subscriber(opts_, seq));
 }
 
 void LoadRun::start_session(Session& s) {

@@ -117,4 +117,11 @@ class LoadRun {
 /// address: the generator is for this machine only.
 void require_loopback(const std::string& host);
 
+/// The subscriber index (0 <= i < --subscribers) of the seq-th session:
+/// round robin, or a pseudo-random pick from --seed with --random.
+std::uint64_t pick_subscriber(const Options& opts, std::uint64_t seq);
+
+/// A duration in whole microseconds, 0 if negative (for the histograms).
+std::uint64_t micros(Clock::duration d);
+
 }  // namespace ocs::bench

@@ -1,17 +1,21 @@
-// ocs-bench: the Gy load generator (see tools/bench/load.hpp and
-// docs/benchmarks.md). Prints a human summary, then one machine-readable
-// last line: "RESULT key=value ..." or, with --json, a JSON object.
+// ocs-bench: the Gy and RADIUS load generator (see tools/bench/load.hpp,
+// tools/bench/radius_load.hpp and docs/benchmarks.md). Prints a human
+// summary, then one machine-readable last line: "RESULT key=value ..." or,
+// with --json, a JSON object.
 #include <sys/resource.h>
 
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "load.hpp"
 #include "options.hpp"
+#include "radius_load.hpp"
 
 namespace {
 
@@ -119,6 +123,108 @@ void print_machine_line(const Options& o, const Results& r, double rate, double 
       r.charged_reports, r.charged_octets, r.expected_charge, r.uncertain_reports, r.elapsed_s, cpu_s);
 }
 
+// --- RADIUS ------------------------------------------------------------------
+
+namespace rb = ocs::bench::radius;
+
+void print_radius_summary(const Options& o, const rb::Results& r, double cpu_s) {
+  std::printf("ocs-bench%s%s: radius closed loop, %d UDP socket(s), %d sessions, %d interim(s)/session, %s:%d/%d\n",
+              o.label.empty() ? "" : " ", o.label.c_str(), o.connections, o.sessions, o.updates, o.host.c_str(),
+              o.auth_port, o.acct_port);
+  std::printf("  window          %.2f s measured (%.2f s in all, warm-up %.1f s); generator CPU %.2f s (%.2f cores)\n",
+              r.window_s, r.elapsed_s, o.warmup_s, cpu_s, r.elapsed_s > 0 ? cpu_s / r.elapsed_s : 0);
+  std::printf("  throughput      %.1f sessions/s, %.0f packets/s answered (%" PRIu64 " answered of %" PRIu64
+              " sent in the window)\n",
+              r.sessions_per_s(), r.packets_per_s(), r.answered(), r.sent());
+  std::printf("  latency (ms)    p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n", ms(r.latency.percentile(0.50)),
+              ms(r.latency.percentile(0.95)), ms(r.latency.percentile(0.99)), ms(r.latency.max()));
+  for (std::size_t i = 0; i < rb::kPacketKinds; ++i) {
+    const Histogram& h = r.by_kind[i];
+    std::printf("    %-8s      p50 %.3f  p95 %.3f  p99 %.3f  max %.3f  (%" PRIu64 ")\n",
+                rb::to_string(static_cast<rb::PacketKind>(i)), ms(h.percentile(0.5)), ms(h.percentile(0.95)),
+                ms(h.percentile(0.99)), ms(h.max()), h.count());
+  }
+  std::printf("  answers         %" PRIu64 " Accept, %" PRIu64 " Reject; %" PRIu64 " accounting packets echoed a Class\n",
+              r.accepts, r.rejects, r.classes_echoed);
+  std::printf("  errors          %" PRIu64 " (timeouts %" PRIu64 ", bad or late answers %" PRIu64 ", send errors %" PRIu64
+              "); %" PRIu64 " retransmissions\n",
+              r.errors(), r.timeouts, r.bad_answers, r.send_errors, r.retransmissions);
+  std::printf("  sessions        %" PRIu64 " completed (%" PRIu64 " past 4 GiB), %" PRIu64 " rejected; %" PRIu64
+              " packets sent in all\n",
+              r.sessions_completed, r.big_sessions_completed, r.sessions_rejected, r.packets_sent_total);
+  std::printf("  reconciliation  %" PRIu64 " sessions stopped, %" PRIu64 " octets in their Stop totals",
+              r.accounted_sessions, r.accounted_octets);
+  if (r.uncertain_stops) std::printf("; %" PRIu64 " Stops of unknown outcome", r.uncertain_stops);
+  std::printf("\n");
+}
+
+void print_radius_machine_line(const Options& o, const rb::Results& r, double cpu_s) {
+  std::vector<std::pair<std::string, std::string>> f;
+  char buf[64];
+  const auto num = [&](const char* key, double v) {
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    f.emplace_back(key, buf);
+  };
+  const auto count = [&](const char* key, std::uint64_t v) { f.emplace_back(key, std::to_string(v)); };
+  f.emplace_back("label", o.label.empty() ? "-" : o.label);
+  f.emplace_back("protocol", "radius");
+  count("sockets", static_cast<std::uint64_t>(o.connections));
+  count("sessions", static_cast<std::uint64_t>(o.sessions));
+  num("window_s", r.window_s);
+  num("sessions_per_s", r.sessions_per_s());
+  num("packets_per_s", r.packets_per_s());
+  count("sent", r.sent());
+  count("answered", r.answered());
+  num("p50_ms", ms(r.latency.percentile(0.50)));
+  num("p95_ms", ms(r.latency.percentile(0.95)));
+  num("p99_ms", ms(r.latency.percentile(0.99)));
+  num("max_ms", ms(r.latency.max()));
+  for (std::size_t i = 0; i < rb::kPacketKinds; ++i) {
+    std::string k = rb::to_string(static_cast<rb::PacketKind>(i));
+    for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const Histogram& h = r.by_kind[i];
+    num((k + "_p50_ms").c_str(), ms(h.percentile(0.50)));
+    num((k + "_p99_ms").c_str(), ms(h.percentile(0.99)));
+  }
+  count("accepts", r.accepts);
+  count("rejects", r.rejects);
+  count("errors", r.errors());
+  count("timeouts", r.timeouts);
+  count("bad_answers", r.bad_answers);
+  count("retransmissions", r.retransmissions);
+  count("sessions_completed", r.sessions_completed);
+  count("big_sessions_completed", r.big_sessions_completed);
+  count("classes_echoed", r.classes_echoed);
+  count("accounted_sessions", r.accounted_sessions);
+  count("accounted_octets", r.accounted_octets);
+  count("uncertain_stops", r.uncertain_stops);
+  num("elapsed_s", r.elapsed_s);
+  num("cpu_s", cpu_s);
+
+  std::string line = o.json ? "{" : "RESULT";
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const auto& [k, v] = f[i];
+    if (o.json) {
+      const bool text = k == "label" || k == "protocol";
+      line += (i ? ",\"" : "\"") + k + "\":" + (text ? "\"" + json_escape(v) + "\"" : v);
+    } else {
+      line += " " + k + "=" + v;
+    }
+  }
+  line += o.json ? "}" : "";
+  std::printf("%s\n", line.c_str());
+}
+
+int run_radius(const Options& opts) {
+  rb::LoadRun load(opts);
+  const rb::Results r = load.run();
+  const double cpu_s = cpu_seconds();
+  print_radius_summary(opts, r, cpu_s);
+  print_radius_machine_line(opts, r, cpu_s);
+  std::fflush(stdout);
+  return r.answered() > 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +239,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (opts.protocol == ocs::bench::Protocol::Radius) return run_radius(opts);
     ocs::bench::LoadRun load(opts);
     const Results r = load.run();
     const double rate = r.window_s > 0 ? static_cast<double>(r.answered_measured) / r.window_s : 0;

@@ -41,9 +41,14 @@ double parse_double(const std::string& name, const std::string& text, double min
 const char* usage_text() {
   return R"(usage: ocs-bench [options]
 
-Gy load generator: simulated PGW sessions doing CCR-I, --updates CCR-U with
-usage, CCR-T, against a Diameter server on the loopback interface.
+Load generator against a server on the loopback interface.
+  gy:     simulated PGW sessions doing CCR-I, --updates CCR-U with usage,
+          CCR-T, over Diameter connections;
+  radius: simulated NAS sessions doing Access-Request (PAP), Accounting
+          Start, --updates Interim-Update with running totals, Stop, over
+          UDP sockets (closed loop only).
 
+  --protocol P           gy or radius                        [gy]
 Target
   --host H               server address, loopback only       [127.0.0.1]
   --port P               server port                         [3868]
@@ -52,6 +57,16 @@ Target
   --origin-prefix P      Origin-Host prefix                  [bench]
   --origin-realm R       Origin-Realm                        [localdomain]
   --destination-realm R  Destination-Realm                   [localdomain]
+RADIUS (--protocol radius; --connections is the number of UDP sockets)
+  --auth-port P          Access-Request port                 [1812]
+  --acct-port P          Accounting-Request port             [1813]
+  --secret S             shared secret                       [testing123]
+  --user-prefix P        user i is <P><i>                    [benchuser]
+  --password-prefix P    whose password is <P><i>            [pw]
+  --nas-ip A             NAS-IP-Address                      [127.0.0.1]
+  --retransmit-ms T      resend an unanswered packet after T [1000]
+  --retries N            resends before it is a timeout      [2]
+  --gigaword-every N     every N-th session passes 4 GiB; 0 never [10]
 Load
   --sessions N           concurrent sessions                 [64]
   --updates U            CCR-U per session                   [3]
@@ -107,6 +122,25 @@ std::optional<Options> parse_options(const std::vector<std::string>& args) {
       {"price-per-block", [&](auto& n, auto& v) { o.price_per_block = parse_int<std::int64_t>(n, v, 0, 1000000000); }},
       {"block", [&](auto& n, auto& v) { o.block = parse_int<std::uint64_t>(n, v, 1, UINT64_MAX / 4); }},
       {"label", [&](auto&, auto& v) { o.label = v; }},
+      {"protocol",
+       [&](auto& n, auto& v) {
+         if (v == "gy")
+           o.protocol = Protocol::Gy;
+         else if (v == "radius")
+           o.protocol = Protocol::Radius;
+         else
+           throw UsageError("--" + n + ": '" + v + "' is neither gy nor radius");
+       }},
+      {"auth-port", [&](auto& n, auto& v) { o.auth_port = parse_int<int>(n, v, 1, 65535); }},
+      {"acct-port", [&](auto& n, auto& v) { o.acct_port = parse_int<int>(n, v, 1, 65535); }},
+      {"secret", [&](auto&, auto& v) { o.secret = v; }},
+      {"user-prefix", [&](auto&, auto& v) { o.user_prefix = v; }},
+      {"password-prefix", [&](auto&, auto& v) { o.password_prefix = v; }},
+      {"nas-ip", [&](auto&, auto& v) { o.nas_ip = v; }},
+      {"retransmit-ms", [&](auto& n, auto& v) { o.retransmit_ms = parse_int<int>(n, v, 1, 600000); }},
+      {"retries", [&](auto& n, auto& v) { o.retries = parse_int<int>(n, v, 0, 100); }},
+      {"gigaword-every",
+       [&](auto& n, auto& v) { o.gigaword_every = parse_int<std::uint64_t>(n, v, 0, UINT64_MAX); }},
   };
 
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -136,6 +170,13 @@ std::optional<Options> parse_options(const std::vector<std::string>& args) {
     it->second(name, *value);
   }
 
+  if (o.protocol == Protocol::Radius) {
+    if (o.rate > 0) throw UsageError("--rate: the radius load is a closed loop only");
+    if (o.ccrs > 0) throw UsageError("--ccrs: not supported with --protocol radius (use --duration)");
+    if (o.sessions > 256 * o.connections)
+      throw UsageError("--sessions: at most 256 per UDP socket (--connections) with --protocol radius");
+    if (o.secret.empty()) throw UsageError("--secret must not be empty");
+  }
   if (o.ccrs > 0 && !o.duration_given) o.duration_s = Options::kMaxSeconds;
   if (o.msisdn_base + o.subscribers - 1 > 999999999999999ULL)
     throw UsageError("--msisdn-base + --subscribers exceeds 15 digits");

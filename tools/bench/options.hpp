@@ -15,11 +15,18 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+enum class Protocol { Gy, Radius };
+
 struct Options {
+  /// gy: Diameter credit control (CCR-I/U/T); radius: Access-Request then
+  /// Accounting Start / Interim-Update / Stop (tools/bench/radius_load.hpp).
+  Protocol protocol = Protocol::Gy;
+
   // Target: loopback only (ocs-bench refuses any other address).
   std::string host = "127.0.0.1";
   int port = 3868;
   /// Diameter connections (one Peer each), Origin-Host <prefix>1.<realm>, ...
+  /// For radius: UDP sockets (each has its own 256 identifiers).
   int connections = 2;
   std::string origin_prefix = "bench";
   std::string origin_realm = "localdomain";
@@ -57,6 +64,23 @@ struct Options {
   /// Expected charge: ceil(usage / block) * price per report, minor units.
   std::int64_t price_per_block = 2;
   std::uint64_t block = 1048576;
+
+  // RADIUS (--protocol radius). Users are <user-prefix><i> with the
+  // cleartext password <password-prefix><i>, i as for --subscribers (the
+  // MSISDN options are not used).
+  int auth_port = 1812;
+  int acct_port = 1813;
+  std::string secret = "testing123";
+  std::string user_prefix = "benchuser";
+  std::string password_prefix = "pw";
+  std::string nas_ip = "127.0.0.1";
+  /// An unanswered packet is sent again (same identifier and authenticator)
+  /// after --retransmit-ms, at most --retries times; then it is a timeout.
+  int retransmit_ms = 1000;
+  int retries = 2;
+  /// Every N-th session also reports 5 GiB of download in its first
+  /// Interim-Update, so its totals need Acct-Output-Gigawords; 0: never.
+  std::uint64_t gigaword_every = 10;
 
   /// Printed in the report, to tell runs apart.
   std::string label;
