@@ -616,7 +616,7 @@ TEST_F(CliTest, PlansJson) {
 TEST_F(CliTest, DbVersion) {
   const Result r = ctl({"db", "version"});
   ASSERT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "schema version 3")) << r;
+  EXPECT_TRUE(contains(r.out, "schema version 4")) << r;
   const auto v = json({"db", "version"});
   EXPECT_EQ(v["version"].as_int(), 3);
   EXPECT_EQ(v["expected"].as_int(), 3);
@@ -658,7 +658,7 @@ TEST(CliDatabase, MigrateAnEmptyDatabase) {
   EXPECT_TRUE(contains(r.out, "from version 0 to 3")) << r;
   r = ocsctl({"db", "migrate", "--db", dsn});
   EXPECT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "already at version 3")) << r;
+  EXPECT_TRUE(contains(r.out, "already at version 4")) << r;
   r = ocsctl({"db", "migrate", "--db", dsn, "--json"});
   ASSERT_EQ(r.code, 0) << r;
   const auto j = parse_json(r.out);
