@@ -618,8 +618,8 @@ TEST_F(CliTest, DbVersion) {
   ASSERT_EQ(r.code, 0) << r;
   EXPECT_TRUE(contains(r.out, "schema version 4")) << r;
   const auto v = json({"db", "version"});
-  EXPECT_EQ(v["version"].as_int(), 3);
-  EXPECT_EQ(v["expected"].as_int(), 3);
+  EXPECT_EQ(v["version"].as_int(), 4);
+  EXPECT_EQ(v["expected"].as_int(), 4);
 }
 
 TEST_F(CliTest, SchemaMismatchExitsSix) {
@@ -655,15 +655,15 @@ TEST(CliDatabase, MigrateAnEmptyDatabase) {
 
   r = ocsctl({"db", "migrate", "--db", dsn});
   EXPECT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "from version 0 to 3")) << r;
+  EXPECT_TRUE(contains(r.out, "from version 0 to 4")) << r;
   r = ocsctl({"db", "migrate", "--db", dsn});
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_TRUE(contains(r.out, "already at version 4")) << r;
   r = ocsctl({"db", "migrate", "--db", dsn, "--json"});
   ASSERT_EQ(r.code, 0) << r;
   const auto j = parse_json(r.out);
-  EXPECT_EQ(j["from"].as_int(), 3);
-  EXPECT_EQ(j["version"].as_int(), 3);
+  EXPECT_EQ(j["from"].as_int(), 4);
+  EXPECT_EQ(j["version"].as_int(), 4);
   r = ocsctl({"db", "migrate", "--db", dsn, "--migrations", "/nonexistent"});
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_TRUE(one_error_line(r));
