@@ -161,6 +161,7 @@ void parse_gy(Section& s, GyConfig& c) {
   s.integer<std::uint32_t>("default_rating_group", c.default_rating_group, 0);
   s.integer<std::size_t>("workers", c.workers, 0, 1024);
   s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.integer<std::size_t>("batch_max", c.batch_max, 1, 1024);
   s.integer("supervision_interval_ms", c.supervision_interval_ms, 100);
   s.boolean("reauth_on_credit", c.reauth_on_credit);
   s.boolean("abort_on_block", c.abort_on_block);

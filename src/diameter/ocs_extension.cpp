@@ -11,7 +11,9 @@
 //
 // freeDiameter's dispatch threads only queue requests; the extension's own
 // workers (gy.workers, default database.pool_size) run the transactions and
-// send the answers, so a slow database never stalls dispatch. A full queue
+// send the answers, so a slow database never stalls dispatch. A worker takes
+// up to gy.batch_max queued CCRs at once and charges them in one transaction
+// (ChargingStore::charge_batch), answering each after its commit. A full queue
 // is answered 3004 DIAMETER_TOO_BUSY at once.
 #include <freeDiameter/extension.h>
 
@@ -21,6 +23,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -92,7 +95,8 @@ void start(Extension& ext, const char* conffile) {
   ext.handler = std::make_unique<ocs::gy::Handler>(ext.dict, *ext.store, options, ext.log);
   const std::size_t workers = ext.config.gy.workers ? ext.config.gy.workers : db.pool_size;
   ext.queue = std::make_unique<WorkQueue<msg*>>(
-      workers, ext.config.gy.queue_limit, [&ext](msg*& m) { ext.handler->handle(&m); },
+      workers, ext.config.gy.queue_limit, ext.config.gy.batch_max,
+      [&ext](std::span<msg*> batch) { ext.handler->handle_batch(batch); },
       [&ext](msg*& m) { ocs::gy::answer_with(&m, ocs::gy::kTooBusy, ext.dict); });
 
   disp_when when{};
@@ -107,8 +111,8 @@ void start(Extension& ext, const char* conffile) {
   ext.reauth->start();
   ext.supervisor = std::make_unique<ocs::store::Supervisor>(
       *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy");
-  ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, queue limit {}, database {}", workers,
-                ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
+  ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}",
+                workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
 }
 
 void stop(Extension& ext) noexcept {

@@ -16,11 +16,14 @@
 // everything earlier holders of the lock committed.
 #include "ocs/store/pg_store.hpp"
 
+#include <algorithm>
 #include <concepts>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -388,55 +391,72 @@ struct Loaded {
   SessionState mine;            // this session's reservations, if it is open
 };
 
+/// Adds one row of ocs_charge_load to `l`; its columns start at `first`
+/// (ocs_charge_load_batch puts the request's position before them).
+void parse_row(Loaded& l, const pqxx::row& row, pqxx::row::size_type first) {
+  const auto col = [&](pqxx::row::size_type n) { return row[first + n]; };
+  const std::string_view tag = col(0).c_str();
+  if (tag == "account") {
+    l.account = Account{col(1).as<std::int64_t>(), col(2).as<Money>(), col(3).as<Money>(),
+                        col(7).as<std::string>()};
+    l.reserved_elsewhere = col(4).as<Money>();
+    l.config_version = col(5).as<std::int64_t>();
+  } else if (tag == "bucket") {
+    Bucket b;
+    b.id = col(1).as<std::int64_t>();
+    b.rating_group = opt<std::uint32_t>(col(2));
+    b.remaining = col(3).as<std::uint64_t>();
+    b.reserved_elsewhere = col(4).as<std::uint64_t>();
+    b.valid_from = opt_time(col(5));
+    b.valid_until = opt_time(col(6));
+    b.family = from_sql(kFamilies, col(7));
+    l.buckets.push_back(b);
+  } else if (tag == "reservation") {
+    Reservation r;
+    r.rating_group = col(1).as<std::uint32_t>();
+    r.granted_units = col(2).as<std::uint64_t>();
+    r.money = col(3).as<Money>();
+    r.granted_at = from_epoch(col(4).as<std::int64_t>());
+    r.tariff_change_at = opt_time(col(5));
+    r.unit = from_sql(kUnits, col(7));
+    l.mine.reservations.push_back(r);
+  } else if (tag == "hold") {
+    const auto rg = col(1).as<std::uint32_t>();
+    for (auto& r : l.mine.reservations)
+      if (r.rating_group == rg)
+        r.bucket_holds.push_back(BucketUnits{col(2).as<std::int64_t>(), col(3).as<std::uint64_t>()});
+  } else if (tag == "session") {
+    l.session = SessionRow{col(1).as<std::int64_t>(), col(2).as<int>() != 0};
+  } else if (tag == "subscriber") {
+    l.subscriber = SubscriberRow{col(7).as<std::string>(), from_sql(kStatuses, col(8)),
+                                 col(1).as<std::int64_t>(), col(2).as<std::int64_t>()};
+  } else if (tag == "replay") {
+    l.stored_outcome = col(7).as<std::string>();
+  } else if (tag == "no_owner") {
+    l.owner_found = false;
+  } else if (tag == "no_account") {
+    l.no_account = col(1).as<std::int64_t>();
+  } else {
+    throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned a row tagged '" + std::string(tag) + "'");
+  }
+}
+
 Loaded parse_loaded(const pqxx::result& rows) {
   Loaded l;
-  for (const auto& row : rows) {
-    const std::string_view tag = row[0].c_str();
-    if (tag == "account") {
-      l.account = Account{row[1].as<std::int64_t>(), row[2].as<Money>(), row[3].as<Money>(),
-                          row[7].as<std::string>()};
-      l.reserved_elsewhere = row[4].as<Money>();
-      l.config_version = row[5].as<std::int64_t>();
-    } else if (tag == "bucket") {
-      Bucket b;
-      b.id = row[1].as<std::int64_t>();
-      b.rating_group = opt<std::uint32_t>(row[2]);
-      b.remaining = row[3].as<std::uint64_t>();
-      b.reserved_elsewhere = row[4].as<std::uint64_t>();
-      b.valid_from = opt_time(row[5]);
-      b.valid_until = opt_time(row[6]);
-      b.family = from_sql(kFamilies, row[7]);
-      l.buckets.push_back(b);
-    } else if (tag == "reservation") {
-      Reservation r;
-      r.rating_group = row[1].as<std::uint32_t>();
-      r.granted_units = row[2].as<std::uint64_t>();
-      r.money = row[3].as<Money>();
-      r.granted_at = from_epoch(row[4].as<std::int64_t>());
-      r.tariff_change_at = opt_time(row[5]);
-      r.unit = from_sql(kUnits, row[7]);
-      l.mine.reservations.push_back(r);
-    } else if (tag == "hold") {
-      const auto rg = row[1].as<std::uint32_t>();
-      for (auto& r : l.mine.reservations)
-        if (r.rating_group == rg)
-          r.bucket_holds.push_back(BucketUnits{row[2].as<std::int64_t>(), row[3].as<std::uint64_t>()});
-    } else if (tag == "session") {
-      l.session = SessionRow{row[1].as<std::int64_t>(), row[2].as<int>() != 0};
-    } else if (tag == "subscriber") {
-      l.subscriber = SubscriberRow{row[7].as<std::string>(), from_sql(kStatuses, row[8]),
-                                   row[1].as<std::int64_t>(), row[2].as<std::int64_t>()};
-    } else if (tag == "replay") {
-      l.stored_outcome = row[7].as<std::string>();
-    } else if (tag == "no_owner") {
-      l.owner_found = false;
-    } else if (tag == "no_account") {
-      l.no_account = row[1].as<std::int64_t>();
-    } else {
-      throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned a row tagged '" + std::string(tag) + "'");
-    }
-  }
+  for (const auto& row : rows) parse_row(l, row, 0);
   return l;
+}
+
+/// ocs_charge_load_batch's rows, one Loaded per request of the batch.
+std::vector<Loaded> parse_loaded_batch(const pqxx::result& rows, std::size_t requests) {
+  std::vector<Loaded> loaded(requests);
+  for (const auto& row : rows) {
+    const auto idx = row[0].as<std::size_t>();
+    if (idx < 1 || idx > requests)
+      throw StoreError(StoreError::Kind::Schema, "ocs_charge_load_batch returned request " + std::to_string(idx));
+    parse_row(loaded[idx - 1], row, 1);
+  }
+  return loaded;
 }
 
 std::string number(std::integral auto n) { return std::to_string(n); }
@@ -524,32 +544,67 @@ class ChargingConfigCache {
 
 namespace {
 
+/// A request after (c)-(e): its answer, and the ocs_charge_apply call that
+/// writes its effects (empty when it writes nothing: a replay, an unknown
+/// session or user). `subscriber_id` is the account that call changes.
+struct Prepared {
+  ChargeResult result;
+  std::string apply;
+  std::int64_t subscriber_id = 0;
+};
+
+/// The last round trip: the writes, then COMMIT. A statement error means
+/// nothing was committed (the COMMIT after it never ran, or failed); a lost
+/// connection means nobody knows.
+void commit(pqxx::connection& c, const std::string& sql) {
+  try {
+    round_trip(c, sql);
+  } catch (const pqxx::broken_connection& e) {
+    throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == kEventRaceState) throw EventRace();
+    if (e.sqlstate() == kBucketGoneState) throw StoreError(StoreError::Kind::NotFound, e.what());
+    if (!c.is_open()) throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
+    throw;
+  }
+}
+
 class ChargeTx {
  public:
   ChargeTx(pqxx::connection& c, ChargingConfigCache& cache, const ChargeRequest& req, TimePoint now)
       : c_(c), cache_(cache), req_(req), now_(now) {}
 
+  /// One request alone: its own transaction, ended here.
   ChargeResult run() {
-    const Loaded l = parse_loaded(round_trip(c_, load_sql()));  // round trip 1: (a)-(d)
+    Prepared p = prepare(parse_loaded(round_trip(c_, load_sql())));  // round trip 1: (a)-(d)
+    if (p.apply.empty()) return end_read_only(std::move(p.result));
+    commit(c_, p.apply + "; COMMIT");  // round trip 2: (f)-(h)
+    return std::move(p.result);
+  }
+
+  /// (c)-(e) on what ocs_charge_load returned for this request, inside a
+  /// transaction that holds its account lock. Throws StoreError for a
+  /// request that must fail; writes nothing.
+  Prepared prepare(const Loaded& l) {
     if (!l.owner_found)
-      return end_read_only(status_only(by_session() ? ChargeStatus::UnknownSession : ChargeStatus::UserUnknown));
+      return read_only(status_only(by_session() ? ChargeStatus::UnknownSession : ChargeStatus::UserUnknown));
     if (l.no_account)
       throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(*l.no_account) + " has no account");
     if (l.stored_outcome) {  // (c)
       ChargeResult stored = decode_outcome(*l.stored_outcome);
       stored.replayed = true;
-      return end_read_only(stored);
+      return read_only(std::move(stored));
     }
     if (!l.account) throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned no account");
     const std::int64_t owner = l.account->subscriber_id;
     const auto& session = l.session;
     if (by_session() && (!session || !session->open || session->subscriber_id != owner))
-      return end_read_only(status_only(ChargeStatus::UnknownSession));
+      return read_only(status_only(ChargeStatus::UnknownSession));
     if (session && session->open && session->subscriber_id != owner)
       throw StoreError(StoreError::Kind::Invalid, "session " + req_.session_id + " is open for another subscriber");
     if (!l.subscriber)
       throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(owner) + " not found");
-    return decide_and_apply(l, session && session->open);
+    return decide(l, session && session->open);
   }
 
  private:
@@ -562,6 +617,8 @@ class ChargeTx {
     r.status = status;
     return r;
   }
+
+  static Prepared read_only(ChargeResult r) { return Prepared{std::move(r), {}, 0}; }
 
   /// Nothing was written: end the transaction (releasing the lock).
   ChargeResult end_read_only(ChargeResult r) {
@@ -587,7 +644,7 @@ class ChargeTx {
            c_.quote(req_.request_key) + ", ARRAY[" + kinds + "]::text[], ARRAY[" + values + "]::text[])";
   }
 
-  ChargeResult decide_and_apply(const Loaded& l, bool session_open) {
+  Prepared decide(const Loaded& l, bool session_open) {
     const Account& account = *l.account;
     const SubscriberRow& sub = *l.subscriber;
     const auto plan = cached_plan(l.config_version, sub.plan_id);
@@ -604,8 +661,8 @@ class ChargeTx {
     a.buckets = l.buckets;
     const SessionState none;
     result.decision = evaluate(req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
-    commit(apply_sql(account, result));  // round trip 2: (f)-(h)
-    return result;
+    std::string apply = apply_sql(account, result);
+    return Prepared{std::move(result), std::move(apply), account.subscriber_id};
   }
 
   std::shared_ptr<const Plan> cached_plan(std::int64_t version, std::int64_t id) {
@@ -628,7 +685,7 @@ class ChargeTx {
 
   std::string quote_or_null(const std::string& s) const { return s.empty() ? "NULL" : c_.quote(s); }
 
-  /// ocs_charge_apply with every effect of the decision, then COMMIT.
+  /// ocs_charge_apply with every effect of the decision (without COMMIT).
   std::string apply_sql(const Account& account, const ChargeResult& result) const {
     const CreditDecision& d = result.decision;
     if (is_event() && !d.reservations.empty())
@@ -658,22 +715,7 @@ class ChargeTx {
            number(epoch(now_)) + ", " + number(expires) + ", " + c_.quote(refused) + "::jsonb, " +
            c_.quote(debits_json(d.debits)) + "::jsonb, ARRAY[" + released + "]::bigint[], " +
            c_.quote(reservations_json(d.reservations)) + "::jsonb, " + close_reason + ", " +
-           c_.quote(encode_outcome(result)) + "); COMMIT";
-  }
-
-  /// Round trip 2. A statement error means nothing was committed (the COMMIT
-  /// after it never ran, or failed); a lost connection means nobody knows.
-  void commit(const std::string& sql) {
-    try {
-      round_trip(c_, sql);
-    } catch (const pqxx::broken_connection& e) {
-      throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
-    } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() == kEventRaceState) throw EventRace();
-      if (e.sqlstate() == kBucketGoneState) throw StoreError(StoreError::Kind::NotFound, e.what());
-      if (!c_.is_open()) throw pqxx::in_doubt_error(std::string("connection lost while committing: ") + e.what());
-      throw;
-    }
+           c_.quote(encode_outcome(result)) + ")";
   }
 
   pqxx::connection& c_;
@@ -704,6 +746,101 @@ ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const
     }
   });
   return result;
+}
+
+// ---------------------------------------------------------------------------
+// A batch: many requests in one transaction and one commit.
+//
+//   1. "BEGIN; SELECT * FROM ocs_charge_load_batch(...)"  every account
+//      locked in subscriber_id order, then (a)-(d) of each request
+//   2. "SELECT ocs_charge_apply(...); ...; COMMIT"        (f)-(h) of each
+//
+// with (e), ocs::evaluate, for each request in between: the same decisions
+// and writes as charge() request after request, because a round holds at
+// most one request per session, and at most one writing request per
+// subscriber (each reads the state its predecessors left). The others wait
+// for the next round.
+// ---------------------------------------------------------------------------
+bool by_session(const ChargeRequest& req) {
+  return req.credit.kind == RequestKind::Update || req.credit.kind == RequestKind::Terminate;
+}
+
+std::string load_batch_sql(pqxx::connection& c, std::span<const ChargeRequest> reqs,
+                           const std::vector<std::size_t>& round) {
+  std::string kinds, sessions, keys, id_req, id_kinds, id_values;
+  const auto add = [](std::string& list, const std::string& item) {
+    if (!list.empty()) list += ',';
+    list += item;
+  };
+  for (std::size_t n = 0; n < round.size(); ++n) {
+    const ChargeRequest& req = reqs[round[n]];
+    add(kinds, c.quote(sql_name(kRequestKinds, req.credit.kind)));
+    add(sessions, c.quote(req.session_id));
+    add(keys, c.quote(req.request_key));
+    if (by_session(req)) continue;
+    for (const auto& id : req.identities) {
+      add(id_req, std::to_string(n + 1));
+      add(id_kinds, c.quote(sql_name(kIdentityKinds, id.kind)));
+      add(id_values, c.quote(id.value));
+    }
+  }
+  return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load_batch(ARRAY[" + kinds +
+         "]::text[], ARRAY[" + sessions + "]::text[], ARRAY[" + keys + "]::text[], ARRAY[" + id_req +
+         "]::int[], ARRAY[" + id_kinds + "]::text[], ARRAY[" + id_values + "]::text[])";
+}
+
+/// One round of a batch in one transaction. Sets out[i] for every request
+/// of `round` it answers (a StoreError for one that must fail) once the
+/// transaction committed, and returns, in order, those left for a later
+/// round. Throws when the transaction as a whole failed: nothing of the
+/// round was then answered, and nothing committed unless the error is
+/// StoreError::Kind::Unknown.
+std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache& cache,
+                                      std::span<const ChargeRequest> reqs, const std::vector<std::size_t>& round,
+                                      TimePoint now, std::vector<std::optional<ChargeOutcome>>& out) {
+  std::vector<std::size_t> later;
+  std::vector<std::pair<std::size_t, ChargeOutcome>> answered;
+  run_transaction(pool, [&](pqxx::connection& c) {
+    later.clear();
+    answered.clear();
+    forbid_reconnect(c);
+    try {
+      const auto loaded = parse_loaded_batch(round_trip(c, load_batch_sql(c, reqs, round)), round.size());  // 1
+      std::set<std::int64_t> writing;  // subscribers whose account this round changes
+      std::string apply;
+      for (std::size_t n = 0; n < round.size(); ++n) {
+        const std::size_t i = round[n];
+        try {
+          Prepared p = ChargeTx(c, cache, reqs[i], now).prepare(loaded[n]);
+          if (!p.apply.empty()) {
+            // A second writer of one account would have decided on the state
+            // before the first one's writes: it waits for the next round.
+            if (!writing.insert(p.subscriber_id).second) {
+              later.push_back(i);
+              continue;
+            }
+            apply += p.apply + "; ";
+          }
+          answered.emplace_back(i, std::move(p.result));
+        } catch (const StoreError& e) {
+          answered.emplace_back(i, e);  // as charge() would throw it; the round goes on
+        }
+      }
+      if (apply.empty())
+        round_trip(c, "ROLLBACK");
+      else
+        commit(c, apply + "COMMIT");  // 2
+    } catch (const pqxx::in_doubt_error&) {
+      throw;
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (...) {
+      rollback_quietly(c);
+      throw;
+    }
+  });
+  for (auto& [i, outcome] : answered) out[i] = std::move(outcome);
+  return later;
 }
 
 /// Releases an open session's reservations and closes it, taking the account
@@ -769,6 +906,54 @@ ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {
       throw as_store_error(e);
     }
   }
+}
+
+std::vector<ChargeOutcome> PgChargingStore::charge_batch(std::span<const ChargeRequest> reqs, TimePoint now) {
+  if (reqs.size() <= 1) return ChargingStore::charge_batch(reqs, now);
+  const auto alone = [&](std::size_t i) -> ChargeOutcome {
+    try {
+      return charge(reqs[i], now);
+    } catch (const StoreError& e) {
+      return e;
+    }
+  };
+  std::vector<std::optional<ChargeOutcome>> out(reqs.size());
+  std::vector<std::size_t> pending;  // positions in reqs, ascending
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    try {
+      validate(reqs[i]);
+      pending.push_back(i);
+    } catch (const StoreError& e) {
+      out[i] = e;
+    }
+  }
+  while (!pending.empty()) {
+    // The first request of each session; a later one of the same session
+    // (its next request, or a retransmission) must see this one's effects.
+    std::vector<std::size_t> round, later;
+    std::set<std::string_view> sessions;
+    for (std::size_t i : pending) (sessions.insert(reqs[i].session_id).second ? round : later).push_back(i);
+    if (round.size() == 1) {
+      out[round[0]] = alone(round[0]);
+    } else {
+      try {
+        const auto waiting = charge_round(pool_, *config_, reqs, round, now, out);
+        later.insert(later.end(), waiting.begin(), waiting.end());
+      } catch (const std::exception&) {
+        // The round failed as a whole (a statement error of one request, a
+        // lost race on a request key, a lost connection): nothing of it was
+        // answered. One by one, so that only the culprit fails; a request
+        // whose commit was in doubt becomes a replay there.
+        for (std::size_t i : round) out[i] = alone(i);
+      }
+    }
+    std::sort(later.begin(), later.end());
+    pending = std::move(later);
+  }
+  std::vector<ChargeOutcome> result;
+  result.reserve(reqs.size());
+  for (auto& o : out) result.push_back(std::move(*o));
+  return result;
 }
 
 std::vector<ExpiredSession> PgChargingStore::expire_sessions(TimePoint now, std::size_t limit) {

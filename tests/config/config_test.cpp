@@ -231,6 +231,7 @@ TEST_F(ConfigFileTest, GySectionSetsEveryValue) {
 default_rating_group = 10
 workers = 6
 queue_limit = 50
+batch_max = 8
 supervision_interval_ms = 1000
 reauth_on_credit = false
 abort_on_block = false
@@ -240,6 +241,8 @@ server_requests_via_relay = true
   EXPECT_EQ(c.gy.default_rating_group, 10u);
   EXPECT_EQ(c.gy.workers, 6u);
   EXPECT_EQ(c.gy.queue_limit, 50u);
+  EXPECT_EQ(c.gy.batch_max, 8u);
+  EXPECT_EQ(defaults().gy.batch_max, 32u);
   EXPECT_EQ(c.gy.supervision_interval_ms, 1000);
   EXPECT_FALSE(c.gy.reauth_on_credit);
   EXPECT_FALSE(c.gy.abort_on_block);
@@ -251,6 +254,8 @@ server_requests_via_relay = true
 
 TEST_F(ConfigFileTest, GyRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[gy]\nqueue_limit = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[gy]\nbatch_max = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[gy]\nbatch_max = 1025\n")), ConfigError);
   EXPECT_THROW(load(write("[gy]\ndefault_rating_group = -1\n")), ConfigError);
   EXPECT_THROW(load(write("[gy]\ndefault_rating_group = 4294967296\n")), ConfigError);
   try {

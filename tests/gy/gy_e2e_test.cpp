@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <thread>
 
 #include <pqxx/pqxx>
@@ -57,8 +60,15 @@ class GyEndToEnd : public ::testing::Test {
     const std::string toml = "[database]\ndsn = \"" + db_->dsn() +
                              "\"\npool_size = 4\n[log]\nlevel = \"info\"\n"
                              "[gy]\ndefault_rating_group = 10\nsupervision_interval_ms = 200\n"
-                             "peer_answer_timeout_ms = 2000\n";
+                             "peer_answer_timeout_ms = 2000\nbatch_max = " +
+                             std::to_string(batch_max()) + "\n";
     daemon_ = new FdDaemon(ocs_daemon(toml));
+  }
+  /// gy.batch_max for the suite: OCS_TEST_GY_BATCH_MAX (CTest runs the
+  /// suite once with batches, once without), else the default of 32.
+  static std::size_t batch_max() {
+    const char* v = std::getenv("OCS_TEST_GY_BATCH_MAX");
+    return v && *v ? std::stoul(v) : 32;
   }
   static void TearDownTestSuite() {
     delete daemon_;
@@ -449,6 +459,85 @@ TEST_F(GyEndToEnd, EventDirectDebitChargesOnce) {
   EXPECT_EQ(send(e).result_code(), 2001u);  // replay
   EXPECT_EQ(balance("event"), 100 - 10);
   expect_ledger_consistent("event");
+}
+
+// Many CCRs in flight at once: the workers charge what is queued in
+// batches (gy.batch_max), with sessions of one subscriber and a
+// retransmission in the same burst. Every CCR is charged exactly once, and
+// each answer is the committed one.
+TEST_F(GyEndToEnd, BurstsAreChargedInBatchesExactlyOnce) {
+  constexpr int kSubscribers = 3;
+  constexpr int kSessionsEach = 10;
+  std::vector<std::string> sids;
+  for (int s = 0; s < kSubscribers; ++s) {
+    subscriber("burst" + std::to_string(s), "49171100000" + std::to_string(s), 1000);
+    for (int n = 0; n < kSessionsEach; ++n) sids.push_back(peer_->new_session_id("burst"));
+  }
+  const auto msisdn = [&](std::size_t i) { return "49171100000" + std::to_string(i % kSubscribers); };
+  // Sends every message at once; the answers, in the same order.
+  const auto burst = [&](std::vector<Message> msgs) {
+    std::vector<std::future<std::optional<Message>>> answers;
+    for (auto& m : msgs) {
+      auto promise = std::make_shared<std::promise<std::optional<Message>>>();
+      answers.push_back(promise->get_future());
+      peer_->request_async(std::move(m), [promise](std::optional<Message> a) { promise->set_value(std::move(a)); });
+    }
+    std::vector<Message> out;
+    for (auto& f : answers) {
+      if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) throw std::runtime_error("no answer");
+      auto a = f.get();
+      if (!a) throw std::runtime_error("no answer");
+      out.push_back(std::move(*a));
+    }
+    return out;
+  };
+
+  std::vector<Message> initials;
+  for (std::size_t i = 0; i < sids.size(); ++i) initials.push_back(initial(sids[i], msisdn(i), {gy::mscc(kData)}));
+  Message retransmitted = initials[4];
+  retransmitted.flags |= dia::kFlagRetransmit;
+  initials.push_back(retransmitted);
+  auto answers = burst(initials);
+  for (const auto& a : answers) ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(dia::encode_avps(gy::answer_msccs(answers.back())), dia::encode_avps(gy::answer_msccs(answers[4])));
+
+  std::vector<Message> updates;
+  for (const auto& sid : sids) {
+    Message u = ccr(sid, gy::kUpdate, 1);
+    u.add(gy::mscc(kData, gy::Units{}, {gy::octets(3 * MiB + 1)}));  // 4 started MiB: 8 cents
+    updates.push_back(u);
+  }
+  updates.push_back(updates[7]);  // the same update again, in the same burst
+  answers = burst(updates);
+  for (const auto& a : answers) ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(dia::encode_avps(gy::answer_msccs(answers.back())), dia::encode_avps(gy::answer_msccs(answers[7])));
+
+  std::vector<Message> terminates;
+  for (const auto& sid : sids) {
+    Message t = ccr(sid, gy::kTermination, 2);
+    t.add(gy::mscc(kData, std::nullopt, {gy::octets(MiB)}));  // 2 cents
+    terminates.push_back(t);
+  }
+  answers = burst(terminates);
+  for (const auto& a : answers) ASSERT_EQ(a.result_code(), 2001u);
+
+  for (int s = 0; s < kSubscribers; ++s) {
+    const std::string id = "burst" + std::to_string(s);
+    EXPECT_EQ(balance(id), 1000 - kSessionsEach * (8 + 2)) << id;
+    EXPECT_EQ(held(id), 0) << id;
+    expect_ledger_consistent(id);
+  }
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_events e JOIN subscribers s ON s.id = e.subscriber_id "
+                       "WHERE s.external_id LIKE 'burst%'"),
+            3 * kSubscribers * kSessionsEach);
+  EXPECT_EQ(query_long("SELECT count(*) FROM usage_records u JOIN subscribers s ON s.id = u.subscriber_id "
+                       "WHERE s.external_id LIKE 'burst%'"),
+            2 * kSubscribers * kSessionsEach);
+  // The handler logs how many CCRs each was charged with: some together.
+  if (batch_max() > 1) {
+    EXPECT_TRUE(std::regex_search(daemon_->log(), std::regex(" batch=([2-9]|[1-9][0-9]+) ")))
+        << "no CCR was charged in a batch";
+  }
 }
 
 TEST_F(GyEndToEnd, MalformedRequestsGetTheRightCodes) {

@@ -2,8 +2,11 @@
 // the cent, and what replays and refusals leave untouched.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <tuple>
+#include <variant>
+#include <vector>
 
 #include "charging_fixture.hpp"
 #include "ocs/store/outcome_codec.hpp"
@@ -448,6 +451,157 @@ TEST_F(ChargingStoreTest, MalformedRequestsAreInvalid) {
     EXPECT_EQ(e.kind(), StoreError::Kind::Invalid) << e.what();
   }
   EXPECT_EQ(q("SELECT count(*) FROM charging_events"), 0);
+}
+
+// ---------------------------------------------------------------------------
+// charge_batch: many requests, one transaction, the answers and effects of
+// charge() on each in turn.
+// ---------------------------------------------------------------------------
+
+const ChargeResult& ok(const ChargeOutcome& o) {
+  if (const auto* e = std::get_if<StoreError>(&o)) throw std::runtime_error(std::string("store error: ") + e->what());
+  return std::get<ChargeResult>(o);
+}
+
+std::uint64_t granted(const ChargeResult& r) {
+  for (const auto& res : r.decision.results)
+    if (res.grant) return res.grant->units;
+  return 0;
+}
+
+TEST_F(ChargingStoreTest, BatchOfMixedRequestsChargesEachExactly) {
+  const std::vector<ChargeRequest> first = {
+      request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn(kAlice)}),
+      request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn(kCarol)}),
+      request(RequestKind::Initial, "s3", "0", {rg(10, true)}, {msisdn("491709999999")}),
+      request(RequestKind::Event, "ev1", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(kCarol)}),
+  };
+  const auto a = store_.charge_batch(first, kNow);
+  ASSERT_EQ(a.size(), 4u);
+  EXPECT_EQ(ok(a[0]).subscriber, "alice");
+  EXPECT_EQ(granted(ok(a[0])), 100000u);
+  EXPECT_EQ(ok(a[1]).subscriber, "carol");
+  EXPECT_EQ(ok(a[2]).status, ChargeStatus::UserUnknown);
+  ASSERT_EQ(ok(a[3]).decision.debits.size(), 1u);
+  EXPECT_EQ(ok(a[3]).decision.debits[0].cost, 100);
+
+  const std::vector<ChargeRequest> second = {
+      request(RequestKind::Update, "s1", "1", {rg(10, true, 50500)}),    // 102 cents
+      request(RequestKind::Update, "s2", "1", {rg(10, true, 1000)}),     // 2 cents
+      request(RequestKind::Terminate, "s1", "2", {rg(10, false, 30000)}),  // 60 cents, after the update
+      request(RequestKind::Update, "s9", "1", {rg(10, true, 1000)}),     // never opened
+  };
+  const auto b = store_.charge_batch(second, kNow + std::chrono::seconds(60));
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_EQ(ok(b[0]).decision.debits.at(0).cost, 102);
+  EXPECT_EQ(ok(b[1]).decision.debits.at(0).cost, 2);
+  EXPECT_EQ(ok(b[2]).decision.debits.at(0).cost, 60);
+  EXPECT_TRUE(ok(b[2]).decision.session_closed);
+  EXPECT_EQ(ok(b[3]).status, ChargeStatus::UnknownSession);
+
+  EXPECT_EQ(balance(1), 10000 - 102 - 60);
+  EXPECT_EQ(balance(3), 10000 - 100 - 2);
+  EXPECT_EQ(q("SELECT count(*) FROM reservations WHERE session_id = 's1'"), 0);
+  EXPECT_EQ(q("SELECT money FROM reservations WHERE session_id = 's2'"), 200);
+  EXPECT_EQ(text("SELECT state FROM charging_sessions WHERE id = 's1'"), "closed");
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions"), 2);
+  EXPECT_EQ(q("SELECT sum(cost) FROM usage_records"), 102 + 60 + 100 + 2);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), 6);  // not the unknown user nor the unknown session
+  expect_ledger_consistent(1);
+  expect_ledger_consistent(3);
+}
+
+TEST_F(ChargingStoreTest, ReplayInsideABatchAndAcrossBatchesChargesOnce) {
+  open("s1");
+  const auto u = request(RequestKind::Update, "s1", "1", {rg(10, true, 50500)});
+  const std::vector<ChargeRequest> twice = {u, u};
+  const auto a = store_.charge_batch(twice, kNow + std::chrono::seconds(60));
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_FALSE(ok(a[0]).replayed);
+  EXPECT_TRUE(ok(a[1]).replayed);
+  EXPECT_EQ(encode_outcome(ok(a[1])), encode_outcome(ok(a[0])));
+  EXPECT_EQ(balance(), 9898);
+
+  const auto before = snapshot();
+  const std::vector<ChargeRequest> again = {u, request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn(kCarol)})};
+  const auto b = store_.charge_batch(again, kNow + std::chrono::seconds(90));
+  EXPECT_TRUE(ok(b[0]).replayed);
+  EXPECT_EQ(encode_outcome(ok(b[0])), encode_outcome(ok(a[0])));
+  EXPECT_EQ(balance(), std::get<0>(before));
+  EXPECT_EQ(q("SELECT count(*) FROM usage_records WHERE session_id = 's1'"), 1);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'debit' AND session_id = 's1'"), 1);
+  expect_ledger_consistent();
+}
+
+// Alice can afford 150 cents: the first session's 200-cent grant is cut to
+// 150, and the second session, in the same batch, must see that hold and
+// get nothing. Decided on the state before the first one's writes, it would
+// hold 150 cents more than there is.
+TEST_F(ChargingStoreTest, SameSubscriberTwiceInABatchSeesTheFirstOnesEffects) {
+  db_.exec("UPDATE accounts SET balance = 150 WHERE subscriber_id = 1;"
+           "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+           "VALUES (1, 'adjustment', -9850, 'EUR', 150, 'test')");
+  const std::vector<ChargeRequest> both = {
+      request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn(kAlice)}),
+      request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn(kCarol)}),
+      request(RequestKind::Initial, "s3", "0", {rg(10, true)}, {Identity{IdentityKind::Imsi, "262010000000001"}}),
+  };
+  const auto r = store_.charge_batch(both, kNow);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(granted(ok(r[0])), 75000u);
+  EXPECT_EQ(ok(r[2]).subscriber, "alice");
+  EXPECT_EQ(granted(ok(r[2])), 0u);
+  EXPECT_LE(q("SELECT sum(money) FROM reservations WHERE subscriber_id = 1"), 150);
+  EXPECT_EQ(granted(ok(r[1])), 100000u);  // carol, in the same transaction as the first
+  expect_ledger_consistent(1);
+}
+
+TEST_F(ChargingStoreTest, OneFailingRequestDoesNotFailItsNeighbours) {
+  open("s0");
+  auto bad_protocol = request(RequestKind::Initial, "bad", "0", {rg(10, true)}, {msisdn(kCarol)});
+  bad_protocol.origin.protocol = "smtp";  // the schema's CHECK refuses it inside ocs_charge_apply
+  const std::vector<ChargeRequest> reqs = {
+      request(RequestKind::Update, "s0", "1", {rg(10, true, 1000)}),
+      bad_protocol,
+      request(RequestKind::Initial, "s0", "9", {rg(10, true)}, {msisdn(kCarol)}),  // alice's session
+      request(RequestKind::Initial, "", "0", {rg(10, true)}, {msisdn(kCarol)}),    // no session id
+      request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn(kCarol)}),
+  };
+  const auto r = store_.charge_batch(reqs, kNow + std::chrono::seconds(60));
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(ok(r[0]).decision.debits.at(0).cost, 2);
+  ASSERT_TRUE(std::holds_alternative<StoreError>(r[1]));
+  EXPECT_EQ(std::get<StoreError>(r[1]).kind(), StoreError::Kind::Invalid);
+  ASSERT_TRUE(std::holds_alternative<StoreError>(r[2]));
+  EXPECT_EQ(std::get<StoreError>(r[2]).kind(), StoreError::Kind::Invalid);
+  ASSERT_TRUE(std::holds_alternative<StoreError>(r[3]));
+  EXPECT_EQ(std::get<StoreError>(r[3]).kind(), StoreError::Kind::Invalid);
+  EXPECT_EQ(granted(ok(r[4])), 100000u);
+  EXPECT_EQ(balance(1), 9998);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE id = 'bad'"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events WHERE session_id = 's2'"), 1);
+  expect_ledger_consistent(1);
+  expect_ledger_consistent(3);
+}
+
+// charge_batch returns only what is committed: another connection sees the
+// stored answer of every request it answered, the moment it returns.
+TEST_F(ChargingStoreTest, BatchAnswersAreCommittedWhenReturned) {
+  std::vector<ChargeRequest> reqs;
+  for (int i = 0; i < 20; ++i)
+    reqs.push_back(request(RequestKind::Initial, "c" + std::to_string(i), "0", {rg(10, true)},
+                           {msisdn(i % 2 ? kAlice : kCarol)}));
+  const auto r = store_.charge_batch(reqs, kNow);
+  ASSERT_EQ(r.size(), reqs.size());
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const auto& result = ok(r[i]);
+    EXPECT_EQ(text("SELECT outcome FROM charging_events WHERE session_id = '" + reqs[i].session_id +
+                   "' AND request_key = '0'"),
+              encode_outcome(result))
+        << i;
+  }
+  expect_ledger_consistent(1);
+  expect_ledger_consistent(3);
 }
 
 }  // namespace

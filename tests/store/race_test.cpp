@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "charging_fixture.hpp"
@@ -110,55 +112,139 @@ class RaceTest : public ::testing::Test {
     }
   }
 
+  /// Runs `work(thread, tally)` on kThreads threads, then checks that the
+  /// account was never overspent and every request charged once.
+  template <class Work>
+  void race(Work work) {
+    std::vector<Tally> tallies(kThreads);
+    {
+      std::vector<std::thread> threads;
+      for (int i = 0; i < kThreads; ++i)
+        threads.emplace_back([&work, i, &tallies] { work(i, tallies[static_cast<std::size_t>(i)]); });
+      for (auto& th : threads) th.join();
+    }
+    Tally total;
+    for (const auto& t : tallies) {
+      total.granted += t.granted;
+      total.answered += t.answered;
+      total.refused += t.refused;
+      for (const auto& f : t.failures) ADD_FAILURE() << f;
+    }
+
+    const Money balance = q("SELECT balance FROM accounts WHERE subscriber_id = 1");
+    const Money debited = -q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind = 'debit'");
+
+    // Every unit granted was used and charged, and never more than the account
+    // could pay: concurrent grants never exceeded balance + credit limit.
+    EXPECT_EQ(debited, total.granted);
+    EXPECT_LE(total.granted, kBalance + kCreditLimit);
+    EXPECT_GE(balance, -kCreditLimit);
+    // The demand was large enough to drive the account to its limit.
+    EXPECT_GT(total.refused, 0);
+    EXPECT_EQ(total.granted, kBalance + kCreditLimit);
+
+    // Ledger, usage records and balance agree exactly.
+    EXPECT_EQ(balance, kBalance - debited);
+    EXPECT_EQ(balance, q("SELECT sum(amount) FROM ledger WHERE kind IN ('topup', 'debit', 'adjustment')"));
+    EXPECT_EQ(debited, q("SELECT coalesce(sum(cost), 0) FROM usage_records"));
+    // Nothing stays held once every session ended.
+    EXPECT_EQ(q("SELECT count(*) FROM reservations"), 0);
+    EXPECT_EQ(q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('reserve', 'release')"), 0);
+    EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE state = 'open'"), 0);
+    // Every request charged once.
+    EXPECT_EQ(q("SELECT count(*) FROM charging_events"), total.answered);
+    EXPECT_LE(q("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM usage_records "
+                "GROUP BY session_id, request_key, rating_group) x"),
+              1);
+    EXPECT_LE(q("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ledger WHERE kind = 'debit' "
+                "GROUP BY session_id, request_key, rating_group) x"),
+              1);
+  }
+
+  /// Charges `reqs` as one batch, each request followed by a copy of itself
+  /// when its flag says so; returns the answer to each request, after
+  /// checking that its copy got the same answer as a replay.
+  std::vector<ChargeResult> batch(const std::vector<std::pair<ChargeRequest, bool>>& reqs, Tally& t) {
+    std::vector<ChargeRequest> flat;
+    for (const auto& [req, duplicate] : reqs) {
+      flat.push_back(req);
+      if (duplicate) flat.push_back(req);
+    }
+    const auto outcomes = store_.charge_batch(flat, kNow);
+    std::vector<ChargeResult> results;
+    std::size_t k = 0;
+    for (const auto& [req, duplicate] : reqs) {
+      const std::string what = req.session_id + "/" + req.request_key;
+      const auto* mine = std::get_if<ChargeResult>(&outcomes.at(k++));
+      const ChargeResult* theirs = duplicate ? std::get_if<ChargeResult>(&outcomes.at(k++)) : nullptr;
+      if (!mine || (duplicate && !theirs)) {
+        t.failures.push_back(what + ": a store error");
+        results.emplace_back();
+        continue;
+      }
+      if (theirs && encode_outcome(*mine) != encode_outcome(*theirs))
+        t.failures.push_back(what + ": duplicates got different answers");
+      if (theirs && (mine->replayed || !theirs->replayed))
+        t.failures.push_back(what + ": the copy is not the replay");
+      results.push_back(*mine);
+    }
+    return results;
+  }
+
+  void batched_worker(int thread, Tally& t) {
+    try {
+      std::vector<std::string> ids;
+      std::vector<std::pair<ChargeRequest, bool>> initials;
+      for (int s = 0; s < kSessionsPerThread; ++s) {
+        ids.push_back("b" + std::to_string(thread) + "-s" + std::to_string(s));
+        initials.emplace_back(request(RequestKind::Initial, ids.back(), "0", {rg(10, true)}, {msisdn(kMsisdn)}),
+                              s % 4 == 1);
+      }
+      const auto opened = batch(initials, t);
+      std::vector<std::size_t> open;  // sessions granted at Initial
+      std::vector<std::pair<ChargeRequest, bool>> updates;
+      for (std::size_t s = 0; s < ids.size(); ++s) {
+        ++t.answered;
+        if (opened[s].decision.session_closed) {
+          ++t.refused;
+          continue;
+        }
+        open.push_back(s);
+        updates.emplace_back(request(RequestKind::Update, ids[s], "1", {rg(10, true, granted_units(opened[s]))}),
+                             s % 4 == 2);
+      }
+      const auto updated = batch(updates, t);
+      std::vector<std::pair<ChargeRequest, bool>> terminates;
+      for (std::size_t n = 0; n < open.size(); ++n)
+        terminates.emplace_back(
+            request(RequestKind::Terminate, ids[open[n]], "2", {rg(10, false, granted_units(updated[n]))}),
+            open[n] % 4 == 3);
+      const auto terminated = batch(terminates, t);
+      for (std::size_t n = 0; n < open.size(); ++n) {
+        if (updated[n].status != ChargeStatus::Ok || terminated[n].status != ChargeStatus::Ok ||
+            !terminated[n].decision.session_closed)
+          t.failures.push_back(ids[open[n]] + ": update or terminate not answered");
+        t.answered += 2;
+        t.granted += static_cast<std::int64_t>(granted_units(opened[open[n]]) + granted_units(updated[n]));
+      }
+    } catch (const std::exception& e) {
+      t.failures.push_back(std::string("exception: ") + e.what());
+    }
+  }
   test::TestDatabase db_;
   ConnectionPool pool_;
   PgChargingStore store_;
 };
 
 TEST_F(RaceTest, ConcurrentSessionsNeverOverspendAndChargeEachRequestOnce) {
-  std::vector<Tally> tallies(kThreads);
-  {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i)
-      threads.emplace_back([this, i, &tallies] { worker(i, tallies[static_cast<std::size_t>(i)]); });
-    for (auto& th : threads) th.join();
-  }
-  Tally total;
-  for (const auto& t : tallies) {
-    total.granted += t.granted;
-    total.answered += t.answered;
-    total.refused += t.refused;
-    for (const auto& f : t.failures) ADD_FAILURE() << f;
-  }
+  race([this](int thread, Tally& t) { worker(thread, t); });
+}
 
-  const Money balance = q("SELECT balance FROM accounts WHERE subscriber_id = 1");
-  const Money debited = -q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind = 'debit'");
-
-  // Every unit granted was used and charged, and never more than the account
-  // could pay: concurrent grants never exceeded balance + credit limit.
-  EXPECT_EQ(debited, total.granted);
-  EXPECT_LE(total.granted, kBalance + kCreditLimit);
-  EXPECT_GE(balance, -kCreditLimit);
-  // The demand was large enough to drive the account to its limit.
-  EXPECT_GT(total.refused, 0);
-  EXPECT_EQ(total.granted, kBalance + kCreditLimit);
-
-  // Ledger, usage records and balance agree exactly.
-  EXPECT_EQ(balance, kBalance - debited);
-  EXPECT_EQ(balance, q("SELECT sum(amount) FROM ledger WHERE kind IN ('topup', 'debit', 'adjustment')"));
-  EXPECT_EQ(debited, q("SELECT coalesce(sum(cost), 0) FROM usage_records"));
-  // Nothing stays held once every session ended.
-  EXPECT_EQ(q("SELECT count(*) FROM reservations"), 0);
-  EXPECT_EQ(q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('reserve', 'release')"), 0);
-  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE state = 'open'"), 0);
-  // Every request charged once.
-  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), total.answered);
-  EXPECT_LE(q("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM usage_records "
-              "GROUP BY session_id, request_key, rating_group) x"),
-            1);
-  EXPECT_LE(q("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM ledger WHERE kind = 'debit' "
-              "GROUP BY session_id, request_key, rating_group) x"),
-            1);
+// The same load through charge_batch: each thread sends its 25 sessions'
+// Initials as one batch (some twice in it), then their Updates, then their
+// Terminates, all threads at once.
+TEST_F(RaceTest, BatchesNeverOverspendAndChargeEachRequestOnce) {
+  race([this](int thread, Tally& t) { batched_worker(thread, t); });
 }
 
 TEST_F(RaceTest, ExpiryRacingUpdatesReleasesEachHoldOnce) {

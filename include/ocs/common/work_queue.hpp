@@ -2,13 +2,22 @@
 // I/O (freeDiameter's dispatch callback, ocs-radiusd's Asio thread) only
 // pushes and never blocks on the database; workers run the charging
 // transactions and send the answers themselves.
+//
+// With a batch handler, a worker takes up to `batch_max` queued items at
+// once (never waiting for more to arrive), and hands them over together:
+// the Gy workers charge them in one database transaction. So that the
+// other workers are not left idle while one of them takes everything, a
+// worker takes its share: the queued items divided among itself and the
+// workers still waiting, rounded up.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -18,11 +27,24 @@ template <typename Item>
 class WorkQueue {
  public:
   using Handler = std::function<void(Item&)>;
+  /// Gets 1 to batch_max items, in queue order.
+  using BatchHandler = std::function<void(std::span<Item>)>;
   /// Called for items still queued at shutdown.
   using Discard = std::function<void(Item&)>;
 
   WorkQueue(std::size_t workers, std::size_t limit, Handler handler, Discard discard)
-      : limit_(limit), handler_(std::move(handler)), discard_(std::move(discard)) {
+      : WorkQueue(
+            workers, limit, 1,
+            [h = std::move(handler)](std::span<Item> items) {
+              for (auto& item : items) h(item);
+            },
+            std::move(discard)) {}
+
+  WorkQueue(std::size_t workers, std::size_t limit, std::size_t batch_max, BatchHandler handler, Discard discard)
+      : limit_(limit),
+        batch_max_(batch_max ? batch_max : 1),
+        handler_(std::move(handler)),
+        discard_(std::move(discard)) {
     for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { run(); });
   }
   WorkQueue(const WorkQueue&) = delete;
@@ -61,25 +83,35 @@ class WorkQueue {
 
  private:
   void run() {
+    std::vector<Item> batch;
     for (;;) {
-      Item item;
+      batch.clear();
       {
         std::unique_lock lock(mu_);
+        ++waiting_;
         cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+        --waiting_;
         if (stopping_) return;
-        item = std::move(items_.front());
-        items_.pop_front();
+        const std::size_t share = (items_.size() + waiting_) / (waiting_ + 1);
+        const std::size_t n = std::min(std::max<std::size_t>(share, 1), batch_max_);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(items_.front()));
+          items_.pop_front();
+        }
+        if (!items_.empty() && waiting_ > 0) cv_.notify_one();  // the rest is someone else's share
       }
-      handler_(item);
+      handler_(std::span<Item>(batch));
     }
   }
 
   const std::size_t limit_;
-  Handler handler_;
+  const std::size_t batch_max_;
+  BatchHandler handler_;
   Discard discard_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> items_;
+  std::size_t waiting_ = 0;  // workers waiting for an item
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -57,6 +57,10 @@ struct GyConfig {
   std::size_t workers = 0;
   /// Requests waiting for a worker; past it the answer is 3004 TOO_BUSY.
   std::size_t queue_limit = 1024;
+  /// Most CCRs a worker takes from the queue at once and charges in one
+  /// database transaction (one commit); each is answered after that commit.
+  /// A worker never waits for a batch to fill. 1 = one transaction per CCR.
+  std::size_t batch_max = 32;
   /// How often sessions silent past their supervision time are closed and
   /// their reservations released, in ms.
   int supervision_interval_ms = 5000;

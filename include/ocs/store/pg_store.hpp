@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ class PgChargingStore : public ChargingStore {
   /// be used; Unknown when a commit's outcome stays unknown (retrying with
   /// the same key is then safe).
   ChargeResult charge(const ChargeRequest& req, TimePoint now) override;
+
+  /// The requests of `reqs` in as few transactions as their order allows,
+  /// each in two round trips and one commit (schema version 6's
+  /// ocs_charge_load_batch, then every ocs_charge_apply and COMMIT). A
+  /// transaction holds at most one request per session and one writing
+  /// request per subscriber; the others follow in the next one, so the
+  /// answers and effects are those of charge() on each request in order.
+  /// Accounts are locked in subscriber_id order. When a transaction fails as
+  /// a whole (a statement error, a lost race on a request key, a commit in
+  /// doubt), its requests are charged one by one with charge(), so only the
+  /// culprit fails and a committed request is answered as a replay. Returns
+  /// after every commit.
+  std::vector<ChargeOutcome> charge_batch(std::span<const ChargeRequest> reqs, TimePoint now) override;
 
   /// Each expired session is released and closed in its own transaction,
   /// taking the account lock first as charge does.

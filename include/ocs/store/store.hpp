@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "ocs/core/credit.hpp"
@@ -15,7 +17,7 @@
 namespace ocs::store {
 
 /// The schema version this build expects (sql/migrations/NNNN_*.sql).
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 /// Why a store operation failed, for a one-line message and an exit code.
 class StoreError : public std::runtime_error {
@@ -109,12 +111,33 @@ struct OpenSession {
   bool rating_group_in_disconnect = false;
 };
 
+/// One request's share of a batch: its result, or the StoreError that
+/// charge() would have thrown for it alone.
+using ChargeOutcome = std::variant<ChargeResult, StoreError>;
+
 class ChargingStore {
  public:
   virtual ~ChargingStore() = default;
   /// Decides and applies one request atomically; the answer is stored with
   /// the request key before commit, and replays return it unchanged.
   virtual ChargeResult charge(const ChargeRequest& req, TimePoint now) = 0;
+  /// Decides and applies every request of `reqs`, in order, with the same
+  /// effects and answers as charge() called on each in turn, and returns
+  /// only once all of them are committed: outcome i is reqs[i]'s. A request
+  /// that fails fails alone. This default calls charge() one by one; a store
+  /// may group the requests into fewer transactions.
+  virtual std::vector<ChargeOutcome> charge_batch(std::span<const ChargeRequest> reqs, TimePoint now) {
+    std::vector<ChargeOutcome> out;
+    out.reserve(reqs.size());
+    for (const auto& req : reqs) {
+      try {
+        out.emplace_back(charge(req, now));
+      } catch (const StoreError& e) {
+        out.emplace_back(e);
+      }
+    }
+    return out;
+  }
   /// Closes sessions silent past their supervision deadline and releases
   /// their reservations. At most `limit` per call.
   virtual std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) = 0;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -20,8 +22,16 @@ class Handler {
   /// afterwards.
   void handle(msg** pmsg) noexcept;
 
+  /// Answers every CCR of `requests`, charged together with one
+  /// ChargingStore::charge_batch call: an answer that depends on the store
+  /// is built and sent only after charge_batch returned, i.e. after its
+  /// transaction committed. Never throws; every entry is null afterwards.
+  void handle_batch(std::span<msg*> requests) noexcept;
+
  private:
-  Cca decide(const Ccr& ccr, std::string& subscriber, bool& replayed);
+  struct Job;
+  Cca answer(const Ccr& ccr, const store::ChargeOutcome& outcome, std::string& subscriber, bool& replayed);
+  void finish(Job& job) noexcept;
 
   const Dict& dict_;
   store::ChargingStore& store_;
