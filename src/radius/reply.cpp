@@ -242,9 +242,11 @@ std::uint64_t scale_rate(std::uint64_t kbps, std::uint32_t percent) {
 
 std::vector<Attribute> authorization_attributes(const Authorization& a) {
   std::vector<Attribute> out;
-  const auto up = a.rate_up_kbps ? std::optional(scale_rate(*a.rate_up_kbps, a.rate_scaling_percent)) : std::nullopt;
-  const auto down =
-      a.rate_down_kbps ? std::optional(scale_rate(*a.rate_down_kbps, a.rate_scaling_percent)) : std::nullopt;
+  // Scaled rates in kbit/s; 0 = no limit (scale_rate never returns 0). Plain
+  // integers rather than optionals: GCC 12 at -O2 reports optionals read
+  // after a check as maybe-uninitialized.
+  const std::uint64_t up = a.rate_up_kbps ? scale_rate(*a.rate_up_kbps, a.rate_scaling_percent) : 0;
+  const std::uint64_t down = a.rate_down_kbps ? scale_rate(*a.rate_down_kbps, a.rate_scaling_percent) : 0;
 
   // Quotas (none while hotlined).
   if (a.hotlining) {
@@ -277,31 +279,31 @@ std::vector<Attribute> authorization_attributes(const Authorization& a) {
   }
 
   // Rate limits.
-  if (up || down) {
+  if (up != 0 || down != 0) {
     switch (a.vendor) {
       case NasVendor::Mikrotik:
         // rx/tx from the router's side: the client's upload first.
         out.push_back(string_attribute(
-            8, (up ? std::to_string(*up) + "k" : "0") + "/" + (down ? std::to_string(*down) + "k" : "0"),
+            8, (up != 0 ? std::to_string(up) + "k" : "0") + "/" + (down != 0 ? std::to_string(down) + "k" : "0"),
             vendor_id::Mikrotik));
         break;
       case NasVendor::Cisco:
-        if (up)
+        if (up != 0)
           out.push_back(cisco_avpair_attribute(
-              "lcp:interface-config", "rate-limit input " + std::to_string(*up * 1000) +
+              "lcp:interface-config", "rate-limit input " + std::to_string(up * 1000) +
                                           " 8000 8000 conform-action transmit exceed-action drop"));
-        if (down)
+        if (down != 0)
           out.push_back(cisco_avpair_attribute(
-              "lcp:interface-config", "rate-limit output " + std::to_string(*down * 1000) +
+              "lcp:interface-config", "rate-limit output " + std::to_string(down * 1000) +
                                           " 8000 8000 conform-action transmit exceed-action drop"));
         break;
       case NasVendor::Chillispot:
-        if (up) out.push_back(integer_attribute(4, clamp32(*up), vendor_id::Chillispot));
-        if (down) out.push_back(integer_attribute(5, clamp32(*down), vendor_id::Chillispot));
+        if (up != 0) out.push_back(integer_attribute(4, clamp32(up), vendor_id::Chillispot));
+        if (down != 0) out.push_back(integer_attribute(5, clamp32(down), vendor_id::Chillispot));
         break;
       case NasVendor::Wispr:
-        if (up) out.push_back(integer_attribute(7, clamp32(*up * 1000), vendor_id::Wispr));
-        if (down) out.push_back(integer_attribute(8, clamp32(*down * 1000), vendor_id::Wispr));
+        if (up != 0) out.push_back(integer_attribute(7, clamp32(up * 1000), vendor_id::Wispr));
+        if (down != 0) out.push_back(integer_attribute(8, clamp32(down * 1000), vendor_id::Wispr));
         break;
       case NasVendor::Generic: break;
     }
