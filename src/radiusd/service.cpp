@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include <charconv>
+#include <chrono>
 
 #include "ocs/radius/auth.hpp"
 
@@ -27,6 +28,8 @@ std::optional<std::uint64_t> to_u64(const std::optional<std::string>& s) {
   if (r.ec != std::errc{} || r.ptr != s->data() + s->size()) return std::nullopt;
   return v;
 }
+
+constexpr std::uint8_t kFramedIpAddress = 8;
 
 std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
 
@@ -98,6 +101,22 @@ std::optional<Packet> Service::handle(const Packet& request, const Nas& nas) {
     case radius::code::AccountingRequest: return accounting(request, nas);
     default: return std::nullopt;
   }
+}
+
+bool Service::recheck_credit(const std::string& sid, const std::string& nas_address) {
+  Nas nas;
+  nas.address = nas_address;
+  // A key of its own for each re-check (never a replay of the last one).
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  auto req = charge_request(sid, "recheck/" + std::to_string(ms), RequestKind::Update, nas, config_.rating_group);
+  req.credit.rating_groups.front().wants_grant = true;
+  const store::ChargeResult r = charging_.charge(req, now_());
+  const bool granted = r.status == store::ChargeStatus::Ok && grant_of(r) != nullptr;
+  log_->info("radius.coa.recheck session={} status={} outcome={} granted={}", sid, store::to_string(r.status),
+             to_string(r.decision.outcome), granted);
+  return granted;
 }
 
 std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
@@ -276,6 +295,18 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   return reply;
 }
 
+void Service::remember_client(const Packet& request, const std::string& acct_session_id, const std::string& sid) {
+  using namespace radius;
+  store::SessionClient client;
+  client.user_name = get_string(request, attr::UserName).value_or("");
+  client.acct_session_id = acct_session_id;
+  if (const auto ip = get_ipaddr(request, kFramedIpAddress)) {
+    client.framed_ip = std::to_string(*ip >> 24) + "." + std::to_string((*ip >> 16) & 255) + "." +
+                       std::to_string((*ip >> 8) & 255) + "." + std::to_string(*ip & 255);
+  }
+  store_.remember_client(sid, client);
+}
+
 std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas) {
   using namespace radius;
   const auto status = get_integer(request, attr::AcctStatusType);
@@ -338,7 +369,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
       with_identity(r);
-      charge(r, "start");
+      if (charge(r, "start").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
       return response;
     }
     case acct_status::InterimUpdate: {
@@ -349,7 +380,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
         // The Start was lost (or the session closed): open it with the usage.
         r.credit.kind = RequestKind::Initial;
         with_identity(r);
-        charge(r, "interim_open");
+        if (charge(r, "interim_open").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
       }
       return response;
     }

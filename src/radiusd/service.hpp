@@ -54,11 +54,21 @@ class Service {
   /// when the database cannot be used: the caller drops the request.
   std::optional<radius::Packet> handle(const radius::Packet& request, const Nas& nas);
 
+  /// After a top-up, for a session that was refused credit or hotlined: asks
+  /// the store for a grant again (an Update with no usage, as an empty
+  /// Interim-Update would). True when granted, so the restriction may be
+  /// lifted (CoA); the session's credit_state is then 'ok' again. Throws
+  /// StoreError when the database cannot be used.
+  bool recheck_credit(const std::string& sid, const std::string& nas_address);
+
  private:
   std::optional<radius::Packet> access(const radius::Packet& request, const Nas& nas);
   std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,
                                             const store::RadiusUser& user);
   std::optional<radius::Packet> accounting(const radius::Packet& request, const Nas& nas);
+  /// Keeps what CoA/Disconnect needs to name the session (User-Name,
+  /// Acct-Session-Id, Framed-IP-Address) in its client_info.
+  void remember_client(const radius::Packet& request, const std::string& acct_session_id, const std::string& sid);
 
   const config::RadiusConfig& config_;
   store::ChargingStore& charging_;
