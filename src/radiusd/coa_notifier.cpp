@@ -97,20 +97,25 @@ void CoaNotifier::on_event(const store::AccountEvent& e) {
   if (!credit && !blocked) return;
   for (const auto& s : store_.coa_sessions(e.subscriber_id)) {
     if (blocked) {
-      send(s, radius::CoaEvent::Blocked);
+      send(s, radius::CoaEvent::Blocked, policy_);
     } else if (s.credit_exhausted && service_.recheck_credit(s.session_id, s.nas.address)) {
-      send(s, radius::CoaEvent::TopupWhileHotlined);
+      send(s, radius::CoaEvent::TopupWhileHotlined, policy_);
     }
   }
 }
 
-void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event) {
+void CoaNotifier::exhausted(const std::string& sid, std::int64_t subscriber_id, const radius::CoaPolicy& policy) {
+  for (const auto& s : store_.coa_sessions(subscriber_id))
+    if (s.session_id == sid) send(s, radius::CoaEvent::Exhausted, policy);
+}
+
+void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy) {
   const auto session = coa_session_of(s);
   if (!session) {
     log_->warn("radius.coa.skipped session={} event={} reason=cannot_identify", s.session_id, to_string(event));
     return;
   }
-  auto action = radius::plan_coa(*session, event, policy_);
+  auto action = radius::plan_coa(*session, event, policy);
   if (action.kind == radius::CoaAction::Kind::None) return;
   const auto address = ipv4(s.nas.address);
   if (!address || s.nas.coa_port <= 0 || s.nas.coa_port > 65535) {

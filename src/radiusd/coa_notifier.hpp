@@ -7,6 +7,9 @@
 //     plan_coa says for TopupWhileHotlined (CoA with the normal Filter-Id,
 //     or a Disconnect so that the user logs in again unrestricted);
 //   status blocked/suspended: Disconnect-Request;
+//   exhausted (from the Service, when an Interim-Update leaves a session
+//     without credit): Disconnect, or a CoA to the hotline when the RADIUS
+//     policy hotlines (radius_on_no_credit) and names a filter or portal;
 //   resync (LISTEN reconnected): re-check every subscriber whose RADIUS
 //     session waits for credit.
 //
@@ -55,9 +58,14 @@ class CoaNotifier {
   /// the database cannot be used.
   void on_event(const store::AccountEvent& e);
 
+  /// Session `sid` of `subscriber_id` ran out of credit mid-session: send
+  /// what plan_coa says for Exhausted under `policy` (Service::OnExhausted).
+  /// Throws StoreError when the database cannot be used.
+  void exhausted(const std::string& sid, std::int64_t subscriber_id, const radius::CoaPolicy& policy);
+
  private:
   void run();
-  void send(const store::CoaSessionInfo& s, radius::CoaEvent event);
+  void send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy);
 
   const config::RadiusConfig& config_;
   const std::string dsn_;

@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
           server.io(), ocs::radius::CoaRetryPolicy{std::chrono::milliseconds(r.coa_timeout_ms),
                                                    std::chrono::milliseconds(r.coa_max_timeout_ms), r.coa_attempts});
       notifier = std::make_unique<ocs::radiusd::CoaNotifier>(r, db.dsn, service, charging, radius_store, *coa, log);
+      service.set_on_exhausted([n = notifier.get()](const std::string& sid, std::int64_t subscriber,
+                                                    const ocs::radius::CoaPolicy& policy) {
+        n->exhausted(sid, subscriber, policy);
+      });
       notifier->start();
       log->info("radius.coa.enabled timeout_ms={} max_timeout_ms={} attempts={} normal_filter_id=\"{}\"",
                 r.coa_timeout_ms, r.coa_max_timeout_ms, r.coa_attempts, r.coa_normal_filter_id);

@@ -307,6 +307,30 @@ void Service::remember_client(const Packet& request, const std::string& acct_ses
   store_.remember_client(sid, client);
 }
 
+void Service::exhausted(const std::string& sid, std::int64_t subscriber_id,
+                        const std::optional<std::string>& user_name, const Nas& nas) {
+  if (!on_exhausted_) return;
+  // As at Access-Request: the RADIUS policy's radius_on_no_credit says
+  // hotline (restrict to the portal or filter) or not (end the session).
+  radius::CoaPolicy policy;
+  if (user_name) {
+    if (const auto user = store_.find_user(*user_name, std::string(radius::to_string(nas.vendor)));
+        user && user->policy.hotline_when_no_credit) {
+      policy.on_exhausted = radius::CoaPolicy::OnExhausted::Hotline;
+      policy.hotline_filter_id = user->policy.restriction_filter_id.value_or("");
+      policy.redirect_url = user->policy.hotline_url.value_or("");
+    }
+  }
+  log_->info("radius.acct.exhausted nas={} session={} on_exhausted={}", nas.name, sid,
+             policy.on_exhausted == radius::CoaPolicy::OnExhausted::Hotline ? "hotline" : "disconnect");
+  try {
+    on_exhausted_(sid, subscriber_id, policy);
+  } catch (const std::exception& e) {
+    // The charge is committed: answer the NAS anyway; only the CoA is lost.
+    log_->error("radius.coa.exhausted_failed session={} error=\"{}\"", sid, e.what());
+  }
+}
+
 std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas) {
   using namespace radius;
   const auto status = get_integer(request, attr::AcctStatusType);
@@ -336,9 +360,8 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   const auto with_identity = [&](store::ChargeRequest& r) {
     if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
   };
-  const auto usage = [&]() {
+  const auto usage = [&](const store::ChargedUsage& c) {
     const Totals t = totals_of(request);
-    const store::ChargedUsage c = store_.charged_usage(sid);
     UsageReport u;
     u.amount.input_octets = minus(t.input_octets, c.input_octets);
     u.amount.output_octets = minus(t.output_octets, c.output_octets);
@@ -375,8 +398,16 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
     case acct_status::InterimUpdate: {
       auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
-      r.credit.rating_groups.front().used.push_back(usage());
-      if (charge(r, "interim").status == store::ChargeStatus::UnknownSession) {
+      const store::ChargedUsage charged = store_.charged_usage(sid);
+      r.credit.rating_groups.front().used.push_back(usage(charged));
+      const store::ChargeResult res = charge(r, "interim");
+      if (res.status == store::ChargeStatus::Ok && !res.replayed && !charged.credit_exhausted &&
+          no_credit(res.decision.outcome)) {
+        // The session had credit and has none left: only CoA/Disconnect can
+        // tell the NAS (an Accounting-Response carries nothing).
+        exhausted(sid, res.subscriber_id, user_name, nas);
+      }
+      if (res.status == store::ChargeStatus::UnknownSession) {
         // The Start was lost (or the session closed): open it with the usage.
         r.credit.kind = RequestKind::Initial;
         with_identity(r);
@@ -388,7 +419,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // The totals are part of the key: a replayed Stop repeats them, while
       // a NAS that reuses an Acct-Session-Id after a reboot reports others.
       auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
-      r.credit.rating_groups.front().used.push_back(usage());
+      r.credit.rating_groups.front().used.push_back(usage(store_.charged_usage(sid)));
       if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
         auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);

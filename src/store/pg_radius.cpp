@@ -111,13 +111,15 @@ ChargedUsage PgRadiusStore::charged_usage(const std::string& session_id) {
       const auto r = tx.exec_params1(
           "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
           "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
-          "coalesce(sum(seconds), 0) "
+          "coalesce(sum(seconds), 0), "
+          "coalesce((SELECT credit_state = 'exhausted' FROM charging_sessions WHERE id = $1), false) "
           "FROM usage_records WHERE session_id = $1",
           session_id);
       out.input_octets = r[0].as<std::uint64_t>();
       out.output_octets = r[1].as<std::uint64_t>();
       out.total_octets = r[2].as<std::uint64_t>();
       out.seconds = r[3].as<std::uint64_t>();
+      out.credit_exhausted = r[4].as<bool>();
       tx.commit();
     });
     return out;

@@ -67,6 +67,9 @@ struct ChargedUsage {
   std::uint64_t output_octets = 0;
   std::uint64_t total_octets = 0;
   std::uint64_t seconds = 0;
+  /// The session's credit_state is 'exhausted' (refused or hotlined at its
+  /// last request).
+  bool credit_exhausted = false;
 };
 
 /// An open RADIUS session as CoA/Disconnect (RFC 5176) needs it: what

@@ -706,6 +706,9 @@ class RadiusCoa : public RadiusEndToEnd {
     subscriber("jack", "jackpw", 10000);   // blocked while online
     subscriber("kate", "katepw", 10000);   // blocked while online; the NAS drops, then NAKs
     subscriber("liam", "liampw", 10000);   // topped up while not hotlined: nothing to send
+    // 30 cents: the 10 MiB grant (20 cents) and then 15 MiB used take it all.
+    subscriber("mona", "monapw", 30, "flat", "strict");  // exhausted, reject policy: Disconnect
+    subscriber("nora", "norapw", 30, "flat", "walled");  // exhausted, hotline with a Filter-Id: CoA
     // The daemon LISTENs on its own thread: wait until it does.
     EXPECT_TRUE(log_has("radius.coa.listening")) << daemon_->log_tail();
   }
@@ -826,6 +829,38 @@ TEST_F(RadiusCoa, TopupOfASessionWithCreditSendsNothing) {
   const auto got = received_for("coa-liam-1");
   ASSERT_EQ(got.size(), 1U);
   EXPECT_EQ(got[0].packet.code, r::code::DisconnectRequest);
+}
+
+TEST_F(RadiusCoa, ExhaustionMidSessionDisconnectsUnderARejectPolicy) {
+  nas_->set_behaviour({});
+  online("mona", "coa-exhausted-1", "10.0.0.12");
+  EXPECT_TRUE(received_for("coa-exhausted-1").empty());
+  const Reply interim = radclient("acct", "User-Name = \"mona\"\nAcct-Status-Type = Interim-Update\n"
+                                          "Acct-Session-Id = \"coa-exhausted-1\"\nAcct-Output-Octets = 15728640");
+  ASSERT_EQ(interim.code, "Accounting-Response") << interim;
+  EXPECT_EQ(balance("mona"), 0);
+  the_one_request("coa-exhausted-1", r::code::DisconnectRequest, "mona", "10.0.0.12");
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-exhausted-1 nas=nas1 request=disconnect reason=exhausted"))
+      << daemon_->log_tail();
+  // A second Interim of a session already without credit sends nothing more.
+  const Reply again = radclient("acct", "User-Name = \"mona\"\nAcct-Status-Type = Interim-Update\n"
+                                        "Acct-Session-Id = \"coa-exhausted-1\"\nAcct-Output-Octets = 15728641");
+  ASSERT_EQ(again.code, "Accounting-Response") << again;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(received_for("coa-exhausted-1").size(), 1U);
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusCoa, ExhaustionMidSessionHotlinesWithTheRestrictionFilter) {
+  nas_->set_behaviour({});
+  online("nora", "coa-exhausted-2", "10.0.0.13");
+  const Reply interim = radclient("acct", "User-Name = \"nora\"\nAcct-Status-Type = Interim-Update\n"
+                                          "Acct-Session-Id = \"coa-exhausted-2\"\nAcct-Output-Octets = 15728640");
+  ASSERT_EQ(interim.code, "Accounting-Response") << interim;
+  const r::Packet p = the_one_request("coa-exhausted-2", r::code::CoaRequest, "nora", "10.0.0.13");
+  EXPECT_EQ(r::get_string(p, 11), "walled-garden");  // the policy's restriction_filter_id
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-exhausted-2 nas=nas1 request=coa reason=hotline"))
+      << daemon_->log_tail();
 }
 
 TEST_F(RadiusCoa, BlockSendsADisconnectRequest) {
