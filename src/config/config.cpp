@@ -196,6 +196,11 @@ void parse_radius(Section& s, RadiusConfig& c) {
   s.integer("supervision_interval_ms", c.supervision_interval_ms, 100);
   s.integer<std::uint32_t>("rating_group", c.rating_group, 0);
   s.string("dictionary", c.dictionary, non_empty);
+  s.boolean("coa_enabled", c.coa_enabled);
+  s.integer("coa_timeout_ms", c.coa_timeout_ms, 10, 60000);
+  s.integer("coa_max_timeout_ms", c.coa_max_timeout_ms, 10, 600000);
+  s.integer("coa_attempts", c.coa_attempts, 1, 20);
+  s.string("coa_normal_filter_id", c.coa_normal_filter_id, [](const std::string&) { return std::string(); });
 }
 
 /// The tables a file may contain, in the order they are documented.

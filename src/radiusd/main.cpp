@@ -6,10 +6,11 @@
 //
 // Start-up order (mirrored at shutdown): configuration, logging, database
 // (schema version), dictionary, service, session supervision, sockets and
-// NAS clients, signals.
+// NAS clients, CoA/Disconnect sender and account-event listener, signals.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -19,11 +20,13 @@
 
 #include "ocs/common/log.hpp"
 #include "ocs/config/config.hpp"
+#include "ocs/radius/coa_client.hpp"
 #include "ocs/radius/dictionary.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_radius.hpp"
 #include "ocs/store/pg_store.hpp"
 #include "ocs/store/supervisor.hpp"
+#include "coa_notifier.hpp"
 #include "server.hpp"
 #include "service.hpp"
 
@@ -95,6 +98,24 @@ int main(int argc, char** argv) {
     ocs::store::Supervisor supervisor(charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
                                       "radius");
     ocs::radiusd::Server server(config.radius, service, radius_store, log);
+    // CoA/Disconnect: sends on the server's io_context; the notifier (its
+    // own thread) stops before the client is destroyed.
+    std::unique_ptr<ocs::radius::CoaClient> coa;
+    std::unique_ptr<ocs::radiusd::CoaNotifier> notifier;
+    if (config.radius.coa_enabled) {
+      const auto& r = config.radius;
+      coa = std::make_unique<ocs::radius::CoaClient>(
+          server.io(), ocs::radius::CoaRetryPolicy{std::chrono::milliseconds(r.coa_timeout_ms),
+                                                   std::chrono::milliseconds(r.coa_max_timeout_ms), r.coa_attempts});
+      notifier = std::make_unique<ocs::radiusd::CoaNotifier>(r, db.dsn, service, charging, radius_store, *coa, log);
+      service.set_on_exhausted([n = notifier.get()](const std::string& sid, std::int64_t subscriber,
+                                                    const ocs::radius::CoaPolicy& policy) {
+        n->exhausted(sid, subscriber, policy);
+      });
+      notifier->start();
+      log->info("radius.coa.enabled timeout_ms={} max_timeout_ms={} attempts={} normal_filter_id=\"{}\"",
+                r.coa_timeout_ms, r.coa_max_timeout_ms, r.coa_attempts, r.coa_normal_filter_id);
+    }
     boost::asio::signal_set signals(server.io(), SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -103,6 +124,7 @@ int main(int argc, char** argv) {
     });
     log->info("radius.database database={}", ocs::log::redact_dsn(db.dsn));
     server.run();
+    if (notifier) notifier->stop();
   } catch (const std::exception& e) {
     log->critical("radius.fatal error=\"{}\"", e.what());
     return 1;

@@ -1,6 +1,7 @@
 #include "service.hpp"
 
 #include <charconv>
+#include <chrono>
 
 #include "ocs/radius/auth.hpp"
 
@@ -27,6 +28,8 @@ std::optional<std::uint64_t> to_u64(const std::optional<std::string>& s) {
   if (r.ec != std::errc{} || r.ptr != s->data() + s->size()) return std::nullopt;
   return v;
 }
+
+constexpr std::uint8_t kFramedIpAddress = 8;
 
 std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
 
@@ -98,6 +101,22 @@ std::optional<Packet> Service::handle(const Packet& request, const Nas& nas) {
     case radius::code::AccountingRequest: return accounting(request, nas);
     default: return std::nullopt;
   }
+}
+
+bool Service::recheck_credit(const std::string& sid, const std::string& nas_address) {
+  Nas nas;
+  nas.address = nas_address;
+  // A key of its own for each re-check (never a replay of the last one).
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  auto req = charge_request(sid, "recheck/" + std::to_string(ms), RequestKind::Update, nas, config_.rating_group);
+  req.credit.rating_groups.front().wants_grant = true;
+  const store::ChargeResult r = charging_.charge(req, now_());
+  const bool granted = r.status == store::ChargeStatus::Ok && grant_of(r) != nullptr;
+  log_->info("radius.coa.recheck session={} status={} outcome={} granted={}", sid, store::to_string(r.status),
+             to_string(r.decision.outcome), granted);
+  return granted;
 }
 
 std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
@@ -276,6 +295,42 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   return reply;
 }
 
+void Service::remember_client(const Packet& request, const std::string& acct_session_id, const std::string& sid) {
+  using namespace radius;
+  store::SessionClient client;
+  client.user_name = get_string(request, attr::UserName).value_or("");
+  client.acct_session_id = acct_session_id;
+  if (const auto ip = get_ipaddr(request, kFramedIpAddress)) {
+    client.framed_ip = std::to_string(*ip >> 24) + "." + std::to_string((*ip >> 16) & 255) + "." +
+                       std::to_string((*ip >> 8) & 255) + "." + std::to_string(*ip & 255);
+  }
+  store_.remember_client(sid, client);
+}
+
+void Service::exhausted(const std::string& sid, std::int64_t subscriber_id,
+                        const std::optional<std::string>& user_name, const Nas& nas) {
+  if (!on_exhausted_) return;
+  // As at Access-Request: the RADIUS policy's radius_on_no_credit says
+  // hotline (restrict to the portal or filter) or not (end the session).
+  radius::CoaPolicy policy;
+  if (user_name) {
+    if (const auto user = store_.find_user(*user_name, std::string(radius::to_string(nas.vendor)));
+        user && user->policy.hotline_when_no_credit) {
+      policy.on_exhausted = radius::CoaPolicy::OnExhausted::Hotline;
+      policy.hotline_filter_id = user->policy.restriction_filter_id.value_or("");
+      policy.redirect_url = user->policy.hotline_url.value_or("");
+    }
+  }
+  log_->info("radius.acct.exhausted nas={} session={} on_exhausted={}", nas.name, sid,
+             policy.on_exhausted == radius::CoaPolicy::OnExhausted::Hotline ? "hotline" : "disconnect");
+  try {
+    on_exhausted_(sid, subscriber_id, policy);
+  } catch (const std::exception& e) {
+    // The charge is committed: answer the NAS anyway; only the CoA is lost.
+    log_->error("radius.coa.exhausted_failed session={} error=\"{}\"", sid, e.what());
+  }
+}
+
 std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas) {
   using namespace radius;
   const auto status = get_integer(request, attr::AcctStatusType);
@@ -305,9 +360,8 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   const auto with_identity = [&](store::ChargeRequest& r) {
     if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
   };
-  const auto usage = [&]() {
+  const auto usage = [&](const store::ChargedUsage& c) {
     const Totals t = totals_of(request);
-    const store::ChargedUsage c = store_.charged_usage(sid);
     UsageReport u;
     u.amount.input_octets = minus(t.input_octets, c.input_octets);
     u.amount.output_octets = minus(t.output_octets, c.output_octets);
@@ -338,18 +392,26 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
       with_identity(r);
-      charge(r, "start");
+      if (charge(r, "start").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
       return response;
     }
     case acct_status::InterimUpdate: {
       auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
-      r.credit.rating_groups.front().used.push_back(usage());
-      if (charge(r, "interim").status == store::ChargeStatus::UnknownSession) {
+      const store::ChargedUsage charged = store_.charged_usage(sid);
+      r.credit.rating_groups.front().used.push_back(usage(charged));
+      const store::ChargeResult res = charge(r, "interim");
+      if (res.status == store::ChargeStatus::Ok && !res.replayed && !charged.credit_exhausted &&
+          no_credit(res.decision.outcome)) {
+        // The session had credit and has none left: only CoA/Disconnect can
+        // tell the NAS (an Accounting-Response carries nothing).
+        exhausted(sid, res.subscriber_id, user_name, nas);
+      }
+      if (res.status == store::ChargeStatus::UnknownSession) {
         // The Start was lost (or the session closed): open it with the usage.
         r.credit.kind = RequestKind::Initial;
         with_identity(r);
-        charge(r, "interim_open");
+        if (charge(r, "interim_open").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
       }
       return response;
     }
@@ -357,7 +419,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // The totals are part of the key: a replayed Stop repeats them, while
       // a NAS that reuses an Acct-Session-Id after a reboot reports others.
       auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
-      r.credit.rating_groups.front().used.push_back(usage());
+      r.credit.rating_groups.front().used.push_back(usage(store_.charged_usage(sid)));
       if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
         auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);

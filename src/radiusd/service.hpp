@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ocs/config/config.hpp"
+#include "ocs/radius/coa.hpp"
 #include "ocs/radius/dictionary.hpp"
 #include "ocs/radius/packet.hpp"
 #include "ocs/radius/reply.hpp"
@@ -54,11 +55,31 @@ class Service {
   /// when the database cannot be used: the caller drops the request.
   std::optional<radius::Packet> handle(const radius::Packet& request, const Nas& nas);
 
+  /// After a top-up, for a session that was refused credit or hotlined: asks
+  /// the store for a grant again (an Update with no usage, as an empty
+  /// Interim-Update would). True when granted, so the restriction may be
+  /// lifted (CoA); the session's credit_state is then 'ok' again. Throws
+  /// StoreError when the database cannot be used.
+  bool recheck_credit(const std::string& sid, const std::string& nas_address);
+
+  /// Called (on a worker thread) when an Interim-Update leaves a session
+  /// that had credit with none: the policy says whether the NAS should
+  /// disconnect it or hotline it (CoaNotifier::exhausted).
+  using OnExhausted =
+      std::function<void(const std::string& sid, std::int64_t subscriber_id, const radius::CoaPolicy& policy)>;
+  /// Set before the server runs.
+  void set_on_exhausted(OnExhausted f) { on_exhausted_ = std::move(f); }
+
  private:
   std::optional<radius::Packet> access(const radius::Packet& request, const Nas& nas);
   std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,
                                             const store::RadiusUser& user);
   std::optional<radius::Packet> accounting(const radius::Packet& request, const Nas& nas);
+  /// Keeps what CoA/Disconnect needs to name the session (User-Name,
+  /// Acct-Session-Id, Framed-IP-Address) in its client_info.
+  void remember_client(const radius::Packet& request, const std::string& acct_session_id, const std::string& sid);
+  void exhausted(const std::string& sid, std::int64_t subscriber_id, const std::optional<std::string>& user_name,
+                 const Nas& nas);
 
   const config::RadiusConfig& config_;
   store::ChargingStore& charging_;
@@ -66,6 +87,7 @@ class Service {
   const radius::Dictionary& dict_;
   Now now_;
   std::shared_ptr<spdlog::logger> log_;
+  OnExhausted on_exhausted_;
 };
 
 }  // namespace ocs::radiusd

@@ -111,13 +111,15 @@ ChargedUsage PgRadiusStore::charged_usage(const std::string& session_id) {
       const auto r = tx.exec_params1(
           "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
           "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
-          "coalesce(sum(seconds), 0) "
+          "coalesce(sum(seconds), 0), "
+          "coalesce((SELECT credit_state = 'exhausted' FROM charging_sessions WHERE id = $1), false) "
           "FROM usage_records WHERE session_id = $1",
           session_id);
       out.input_octets = r[0].as<std::uint64_t>();
       out.output_octets = r[1].as<std::uint64_t>();
       out.total_octets = r[2].as<std::uint64_t>();
       out.seconds = r[3].as<std::uint64_t>();
+      out.credit_exhausted = r[4].as<bool>();
       tx.commit();
     });
     return out;
@@ -137,6 +139,55 @@ std::vector<std::string> PgRadiusStore::open_sessions_of_nas(const std::string& 
       tx.commit();
     });
     return out;
+  });
+}
+
+std::vector<CoaSessionInfo> PgRadiusStore::coa_sessions(std::int64_t subscriber_id) {
+  return guarded([&] {
+    std::vector<CoaSessionInfo> out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      out.clear();
+      pqxx::read_transaction tx(c);
+      for (const auto& r : tx.exec_params(
+               "SELECT s.id, s.credit_state, s.client_info ->> 'acct_session_id', "
+               "coalesce(s.client_info ->> 'user_name', (SELECT i.value FROM subscriber_identities i "
+               "  WHERE i.subscriber_id = s.subscriber_id AND i.kind = 'username' ORDER BY i.id LIMIT 1)), "
+               "s.client_info ->> 'framed_ip', n.name, host(n.address), n.secret, n.vendor, n.coa_port "
+               "FROM charging_sessions s JOIN nas_clients n ON host(n.address) = s.nas_address "
+               "WHERE s.subscriber_id = $1 AND s.protocol = 'radius' AND s.state = 'open' "
+               "ORDER BY s.created_at, s.id",
+               subscriber_id)) {
+        CoaSessionInfo info;
+        info.session_id = r[0].as<std::string>();
+        info.subscriber_id = subscriber_id;
+        info.credit_exhausted = r[1].as<std::string>() == "exhausted";
+        info.acct_session_id = r[2].as<std::string>("");
+        info.user_name = r[3].as<std::string>("");
+        info.framed_ip = opt<std::string>(r[4]);
+        info.nas.name = r[5].as<std::string>();
+        info.nas.address = r[6].as<std::string>();
+        info.nas.secret = r[7].as<std::string>();
+        info.nas.vendor = r[8].as<std::string>();
+        info.nas.coa_port = r[9].as<int>();
+        out.push_back(std::move(info));
+      }
+      tx.commit();
+    });
+    return out;
+  });
+}
+
+void PgRadiusStore::remember_client(const std::string& session_id, const SessionClient& client) {
+  guarded([&] {
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec_params(
+          "UPDATE charging_sessions SET client_info = client_info || jsonb_strip_nulls(jsonb_build_object("
+          "'user_name', $2::text, 'acct_session_id', $3::text, 'framed_ip', $4::text)) WHERE id = $1",
+          session_id, client.user_name, client.acct_session_id, client.framed_ip);
+      tx.commit();
+    });
+    return 0;
   });
 }
 

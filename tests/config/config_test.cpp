@@ -304,6 +304,11 @@ nas_reload_seconds = 2
 supervision_interval_ms = 700
 rating_group = 10
 dictionary = "/etc/ocs/dictionary"
+coa_enabled = false
+coa_timeout_ms = 250
+coa_max_timeout_ms = 2000
+coa_attempts = 2
+coa_normal_filter_id = "full"
 )"));
   EXPECT_EQ(c.radius.listen, "127.0.0.1");
   EXPECT_EQ(c.radius.auth_port, 11812);
@@ -317,6 +322,11 @@ dictionary = "/etc/ocs/dictionary"
   EXPECT_EQ(c.radius.supervision_interval_ms, 700);
   EXPECT_EQ(c.radius.rating_group, 10u);
   EXPECT_EQ(c.radius.dictionary, "/etc/ocs/dictionary");
+  EXPECT_FALSE(c.radius.coa_enabled);
+  EXPECT_EQ(c.radius.coa_timeout_ms, 250);
+  EXPECT_EQ(c.radius.coa_max_timeout_ms, 2000);
+  EXPECT_EQ(c.radius.coa_attempts, 2);
+  EXPECT_EQ(c.radius.coa_normal_filter_id, "full");
   // The contract's defaults.
   const Config d = defaults();
   EXPECT_EQ(d.radius.listen, "0.0.0.0");
@@ -324,11 +334,18 @@ dictionary = "/etc/ocs/dictionary"
   EXPECT_EQ(d.radius.acct_port, 1813);
   EXPECT_EQ(d.radius.workers, 4u);
   EXPECT_TRUE(d.radius.require_message_authenticator);
+  EXPECT_TRUE(d.radius.coa_enabled);
+  EXPECT_EQ(d.radius.coa_timeout_ms, 1000);
+  EXPECT_EQ(d.radius.coa_max_timeout_ms, 8000);
+  EXPECT_EQ(d.radius.coa_attempts, 4);
+  EXPECT_EQ(d.radius.coa_normal_filter_id, "");
 }
 
 TEST_F(ConfigFileTest, RadiusRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[radius]\nauth_port = 65536\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nworkers = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\ncoa_attempts = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\ncoa_timeout_ms = 1\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nlisten = \"\"\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nlisten = \"radius.example.net\"\n")), ConfigError);
   EXPECT_NO_THROW(load(write("[radius]\nlisten = \"::\"\n")));

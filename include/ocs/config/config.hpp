@@ -118,6 +118,18 @@ struct RadiusConfig {
   std::uint32_t rating_group = 1;
   /// The FreeRADIUS-format dictionary (names in radius_response templates).
   std::string dictionary = "dict/radius/dictionary";
+  /// CoA/Disconnect (RFC 5176) to the NAS's coa_port on account events: a
+  /// top-up lifts a hotlined session, a block disconnects (docs/radius.md).
+  bool coa_enabled = true;
+  /// Wait before the first retransmission, doubled each time up to the max.
+  int coa_timeout_ms = 1000;
+  int coa_max_timeout_ms = 8000;
+  /// Sends in all, the first one included.
+  int coa_attempts = 4;
+  /// Filter-Id that gives full access back in the CoA after a top-up
+  /// (generic, Cisco, Mikrotik NAS). Empty: Disconnect instead, and the NAS
+  /// re-authenticates the user.
+  std::string coa_normal_filter_id;
 };
 
 struct Config {

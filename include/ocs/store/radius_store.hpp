@@ -67,6 +67,32 @@ struct ChargedUsage {
   std::uint64_t output_octets = 0;
   std::uint64_t total_octets = 0;
   std::uint64_t seconds = 0;
+  /// The session's credit_state is 'exhausted' (refused or hotlined at its
+  /// last request).
+  bool credit_exhausted = false;
+};
+
+/// An open RADIUS session as CoA/Disconnect (RFC 5176) needs it: what
+/// identifies it to its NAS, and the NAS (its coa_port and secret).
+struct CoaSessionInfo {
+  std::string session_id;  // "<nas-ip>/<Acct-Session-Id>"
+  std::int64_t subscriber_id = 0;
+  /// From charging_sessions.client_info (written at Accounting-Start);
+  /// empty when the Start has not been seen.
+  std::string acct_session_id;
+  /// The User-Name of the Start, else the subscriber's first username identity.
+  std::string user_name;
+  std::optional<std::string> framed_ip;  // Framed-IP-Address of the Start, dotted
+  bool credit_exhausted = false;         // credit_state = 'exhausted'
+  NasClient nas;
+};
+
+/// What the NAS said about a session at Accounting-Start (kept in
+/// charging_sessions.client_info for CoA/Disconnect).
+struct SessionClient {
+  std::string user_name;
+  std::string acct_session_id;
+  std::optional<std::string> framed_ip;
 };
 
 class RadiusStore {
@@ -79,6 +105,11 @@ class RadiusStore {
   virtual ChargedUsage charged_usage(const std::string& session_id) = 0;
   /// Ids of the open RADIUS sessions of one NAS.
   virtual std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) = 0;
+  /// The open RADIUS sessions of a subscriber whose NAS is a known
+  /// nas_clients row, oldest first.
+  virtual std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) = 0;
+  /// Merges `client` into the session's client_info (no-op for an unknown session).
+  virtual void remember_client(const std::string& session_id, const SessionClient& client) = 0;
 };
 
 }  // namespace ocs::store

@@ -22,6 +22,7 @@
 #include "pg_test_db.hpp"
 #include "radius_daemon.hpp"
 #include "subprocess.hpp"
+#include "test_nas.hpp"
 #include "udp_socket.hpp"
 
 namespace ocs::test {
@@ -87,16 +88,18 @@ std::ostream& operator<<(std::ostream& o, const Reply& r) { return o << r.output
 
 class RadiusEndToEnd : public ::testing::Test {
  protected:
-  static void start(const std::string& vendor) {
+  /// `coa_port`: the NAS's CoA/Disconnect port (a TestNas), `radius_toml`:
+  /// more [radius] lines.
+  static void start(const std::string& vendor, int coa_port = 3799, const std::string& radius_toml = "") {
     db_ = new TestDatabase();
     db_->exec(kSchemaSql);
-    db_->exec("INSERT INTO nas_clients (name, address, secret, vendor) VALUES ('nas1', '127.0.0.1', '" +
-              std::string(kSecret) + "', '" + vendor + "')");
+    db_->exec("INSERT INTO nas_clients (name, address, secret, vendor, coa_port) VALUES ('nas1', '127.0.0.1', '" +
+              std::string(kSecret) + "', '" + vendor + "', " + std::to_string(coa_port) + ")");
     RadiusDaemonOptions o;
     o.executable = OCS_RADIUSD;
     o.dsn = db_->dsn();
     o.dictionary = OCS_RADIUS_DICTIONARY;
-    o.radius_toml = "rating_group = 1\nduplicate_cache_seconds = 30\n";
+    o.radius_toml = "rating_group = 1\nduplicate_cache_seconds = 30\n" + radius_toml;
     daemon_ = new RadiusDaemon(o);
   }
   static void TearDownTestSuite() {
@@ -685,6 +688,215 @@ TEST(RadiusCheckConfig, ExitsZeroForAValidFileAndTwoOtherwise) {
   EXPECT_TRUE(WIFEXITED(missing_dict.status) && WEXITSTATUS(missing_dict.status) == 2);
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
+}
+
+// ---------------------------------------------------------------------------
+// CoA/Disconnect (RFC 5176): account events reach the NAS (a TestNas on
+// 127.0.0.1 registered as nas1's coa_port)
+// ---------------------------------------------------------------------------
+
+class RadiusCoa : public RadiusEndToEnd {
+ protected:
+  static void SetUpTestSuite() {
+    nas_ = new TestNas(kSecret);
+    start("mikrotik", nas_->port(),
+          "coa_timeout_ms = 300\ncoa_max_timeout_ms = 600\ncoa_attempts = 3\ncoa_normal_filter_id = \"full-access\"\n");
+    subscriber("hilda", "hildapw", 0);     // no credit: hotlined by the 'radius' policy
+    subscriber("ida", "idapw", 0);         // no credit, hotlined; a top-up too small to lift it
+    subscriber("jack", "jackpw", 10000);   // blocked while online
+    subscriber("kate", "katepw", 10000);   // blocked while online; the NAS drops, then NAKs
+    subscriber("liam", "liampw", 10000);   // topped up while not hotlined: nothing to send
+    // 30 cents: the 10 MiB grant (20 cents) and then 15 MiB used take it all.
+    subscriber("mona", "monapw", 30, "flat", "strict");  // exhausted, reject policy: Disconnect
+    subscriber("nora", "norapw", 30, "flat", "walled");  // exhausted, hotline with a Filter-Id: CoA
+    // The daemon LISTENs on its own thread: wait until it does.
+    EXPECT_TRUE(log_has("radius.coa.listening")) << daemon_->log_tail();
+  }
+  static void TearDownTestSuite() {
+    RadiusEndToEnd::TearDownTestSuite();
+    delete nas_;
+    nas_ = nullptr;
+  }
+
+  /// Access-Request then Accounting-Start (with Framed-IP-Address) for `user`.
+  static void online(const std::string& user, const std::string& acct_session, const std::string& framed_ip,
+                     const std::string& expect_code = "Access-Accept") {
+    const Reply auth = radclient("auth", "User-Name = \"" + user + "\"\nUser-Password = \"" + user +
+                                             "pw\"\nAcct-Session-Id = \"" + acct_session +
+                                             "\"\nMessage-Authenticator = 0x00");
+    ASSERT_EQ(auth.code, expect_code) << auth;
+    const Reply start = radclient("acct", "User-Name = \"" + user + "\"\nAcct-Status-Type = Start\nAcct-Session-Id = \"" +
+                                              acct_session + "\"\nFramed-IP-Address = " + framed_ip);
+    ASSERT_EQ(start.code, "Accounting-Response") << start;
+  }
+  static RunResult ctl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {OCS_CTL, "--db", db_->dsn()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, std::chrono::seconds(30));
+  }
+  /// Polls `done` until it holds or 5 s have passed.
+  template <class Predicate>
+  static bool eventually(Predicate done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+  /// Waits until the daemon's log holds `needle`.
+  static bool log_has(const std::string& needle) {
+    return eventually([&] { return daemon_->log().find(needle) != std::string::npos; });
+  }
+  /// The requests the NAS received for `acct_session` (by Acct-Session-Id).
+  static std::vector<TestNas::Received> received_for(const std::string& acct_session) {
+    std::vector<TestNas::Received> out;
+    for (const auto& r : nas_->received())
+      if (r.decoded && r::get_string(r.packet, r::attr::AcctSessionId) == acct_session) out.push_back(r);
+    return out;
+  }
+  static bool wait_received(const std::string& acct_session, std::size_t n) {
+    return eventually([&] { return received_for(acct_session).size() >= n; });
+  }
+  static std::string ip(const r::Packet& p, std::uint8_t type) {
+    const auto v = r::get_ipaddr(p, type);
+    if (!v) return "none";
+    return std::to_string(*v >> 24) + "." + std::to_string((*v >> 16) & 255) + "." + std::to_string((*v >> 8) & 255) +
+           "." + std::to_string(*v & 255);
+  }
+
+  /// Waits for the one request the NAS must receive for `acct_session` and
+  /// checks that it is signed and names the session as RFC 5176 3 says.
+  static r::Packet the_one_request(const std::string& acct_session, std::uint8_t code, const std::string& user,
+                                   const std::string& framed_ip) {
+    EXPECT_TRUE(wait_received(acct_session, 1)) << daemon_->log_tail();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // nothing more may come
+    const auto got = received_for(acct_session);
+    EXPECT_EQ(got.size(), 1U);
+    if (got.empty()) return {};
+    const r::Packet& p = got[0].packet;
+    EXPECT_TRUE(got[0].verified);
+    EXPECT_EQ(p.code, code);
+    EXPECT_EQ(r::get_string(p, r::attr::UserName), user);
+    EXPECT_EQ(ip(p, 4), "127.0.0.1");  // NAS-IP-Address
+    EXPECT_EQ(ip(p, 8), framed_ip);    // Framed-IP-Address, from the Start
+    return p;
+  }
+
+  static inline TestNas* nas_ = nullptr;
+};
+
+TEST_F(RadiusCoa, TopupOfAHotlinedSessionSendsACoaWithTheNormalFilter) {
+  nas_->set_behaviour({});
+  online("hilda", "coa-hotline-1", "10.0.0.7");
+  ASSERT_EQ(query_text("SELECT credit_state FROM charging_sessions WHERE id = '127.0.0.1/coa-hotline-1'"), "exhausted");
+  EXPECT_TRUE(received_for("coa-hotline-1").empty());
+
+  const RunResult topup = ctl({"topup", "hilda", "10.00"});
+  ASSERT_TRUE(topup.exited_ok()) << topup.out << topup.err;
+
+  const r::Packet p = the_one_request("coa-hotline-1", r::code::CoaRequest, "hilda", "10.0.0.7");
+  EXPECT_EQ(r::get_string(p, 11), "full-access");  // Filter-Id: [radius] coa_normal_filter_id
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-hotline-1 nas=nas1 request=coa reason=lift-hotline"))
+      << daemon_->log_tail();
+  // The session was re-authorised in the store: credit again, a grant held.
+  EXPECT_EQ(query_text("SELECT credit_state FROM charging_sessions WHERE id = '127.0.0.1/coa-hotline-1'"), "ok");
+  EXPECT_GT(held("127.0.0.1/coa-hotline-1"), 0);
+  // Not closed: the NAS's Stop ends it.
+  EXPECT_EQ(session_state("127.0.0.1/coa-hotline-1"), "open");
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusCoa, TopupTooSmallToAffordAGrantSendsNothing) {
+  nas_->set_behaviour({});
+  online("ida", "coa-small-1", "10.0.0.8");
+  // 1 cent: less than one 1 MiB block at 2 cents.
+  ASSERT_TRUE(ctl({"topup", "ida", "0.01"}).exited_ok());
+  ASSERT_TRUE(log_has("radius.coa.recheck session=127.0.0.1/coa-small-1")) << daemon_->log_tail();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(received_for("coa-small-1").empty());
+  EXPECT_EQ(query_text("SELECT credit_state FROM charging_sessions WHERE id = '127.0.0.1/coa-small-1'"), "exhausted");
+}
+
+TEST_F(RadiusCoa, TopupOfASessionWithCreditSendsNothing) {
+  nas_->set_behaviour({});
+  online("liam", "coa-liam-1", "10.0.0.9");
+  ASSERT_TRUE(ctl({"topup", "liam", "1.00"}).exited_ok());
+  // A later block of the same subscriber is sent: the top-up before it was not.
+  ASSERT_TRUE(ctl({"subscriber", "block", "liam"}).exited_ok());
+  ASSERT_TRUE(wait_received("coa-liam-1", 1)) << daemon_->log_tail();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto got = received_for("coa-liam-1");
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0].packet.code, r::code::DisconnectRequest);
+}
+
+TEST_F(RadiusCoa, ExhaustionMidSessionDisconnectsUnderARejectPolicy) {
+  nas_->set_behaviour({});
+  online("mona", "coa-exhausted-1", "10.0.0.12");
+  EXPECT_TRUE(received_for("coa-exhausted-1").empty());
+  const Reply interim = radclient("acct", "User-Name = \"mona\"\nAcct-Status-Type = Interim-Update\n"
+                                          "Acct-Session-Id = \"coa-exhausted-1\"\nAcct-Output-Octets = 15728640");
+  ASSERT_EQ(interim.code, "Accounting-Response") << interim;
+  EXPECT_EQ(balance("mona"), 0);
+  the_one_request("coa-exhausted-1", r::code::DisconnectRequest, "mona", "10.0.0.12");
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-exhausted-1 nas=nas1 request=disconnect reason=exhausted"))
+      << daemon_->log_tail();
+  // A second Interim of a session already without credit sends nothing more.
+  const Reply again = radclient("acct", "User-Name = \"mona\"\nAcct-Status-Type = Interim-Update\n"
+                                        "Acct-Session-Id = \"coa-exhausted-1\"\nAcct-Output-Octets = 15728641");
+  ASSERT_EQ(again.code, "Accounting-Response") << again;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(received_for("coa-exhausted-1").size(), 1U);
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusCoa, ExhaustionMidSessionHotlinesWithTheRestrictionFilter) {
+  nas_->set_behaviour({});
+  online("nora", "coa-exhausted-2", "10.0.0.13");
+  const Reply interim = radclient("acct", "User-Name = \"nora\"\nAcct-Status-Type = Interim-Update\n"
+                                          "Acct-Session-Id = \"coa-exhausted-2\"\nAcct-Output-Octets = 15728640");
+  ASSERT_EQ(interim.code, "Accounting-Response") << interim;
+  const r::Packet p = the_one_request("coa-exhausted-2", r::code::CoaRequest, "nora", "10.0.0.13");
+  EXPECT_EQ(r::get_string(p, 11), "walled-garden");  // the policy's restriction_filter_id
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-exhausted-2 nas=nas1 request=coa reason=hotline"))
+      << daemon_->log_tail();
+}
+
+TEST_F(RadiusCoa, BlockSendsADisconnectRequest) {
+  nas_->set_behaviour({});
+  online("jack", "coa-block-1", "10.0.0.10");
+  ASSERT_TRUE(ctl({"subscriber", "block", "jack"}).exited_ok());
+  const r::Packet p = the_one_request("coa-block-1", r::code::DisconnectRequest, "jack", "10.0.0.10");
+  EXPECT_EQ(p.find(11), nullptr);  // no Filter-Id in a Disconnect
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-block-1 nas=nas1 request=disconnect reason=blocked"))
+      << daemon_->log_tail();
+  // The session stays open until the NAS's Stop, which closes it.
+  EXPECT_EQ(session_state("127.0.0.1/coa-block-1"), "open");
+  const Reply stop = radclient("acct", "User-Name = \"jack\"\nAcct-Status-Type = Stop\nAcct-Session-Id = \"coa-block-1\"\n"
+                                       "Acct-Input-Octets = 1000\nAcct-Output-Octets = 1000");
+  ASSERT_EQ(stop.code, "Accounting-Response") << stop;
+  EXPECT_EQ(session_state("127.0.0.1/coa-block-1"), "closed");
+  expect_ledger_consistent();
+}
+
+TEST_F(RadiusCoa, DroppedRequestIsRetriedAndTheNakIsLoggedWithItsErrorCause) {
+  online("kate", "coa-nak-1", "10.0.0.11");
+  TestNas::Behaviour b;
+  b.ack = false;
+  b.error_cause = 503;
+  b.drop_next = 1;
+  nas_->set_behaviour(b);
+  ASSERT_TRUE(ctl({"subscriber", "block", "kate"}).exited_ok());
+  ASSERT_TRUE(wait_received("coa-nak-1", 2)) << daemon_->log_tail();
+  const auto got = received_for("coa-nak-1");
+  ASSERT_EQ(got.size(), 2U);
+  // The retransmission is the same request (identifier and authenticator).
+  EXPECT_EQ(got[0].wire, got[1].wire);
+  EXPECT_TRUE(log_has("radius.coa.nak session=127.0.0.1/coa-nak-1 nas=nas1 request=disconnect reason=blocked "
+                      "attempts=2 error_cause=503 (Session-Context-Not-Found)"))
+      << daemon_->log_tail();
+  nas_->set_behaviour({});
 }
 
 }  // namespace

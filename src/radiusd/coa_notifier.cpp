@@ -1,0 +1,156 @@
+#include "coa_notifier.hpp"
+
+#include <arpa/inet.h>
+
+#include <chrono>
+
+namespace ocs::radiusd {
+
+namespace {
+
+std::optional<std::uint32_t> ipv4(const std::string& text) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+bool blocked_status(const std::string& payload) {
+  return payload.find("\"blocked\"") != std::string::npos || payload.find("\"suspended\"") != std::string::npos;
+}
+
+}  // namespace
+
+std::optional<radius::CoaSession> coa_session_of(const store::CoaSessionInfo& s) {
+  radius::CoaSession out;
+  out.acct_session_id = s.acct_session_id;
+  if (out.acct_session_id.empty()) {
+    // "<nas-ip>/<Acct-Session-Id>", unless provisional ("<nas-ip>/auth/<hex>").
+    const std::string prefix = s.nas.address + "/";
+    if (!s.session_id.starts_with(prefix)) return std::nullopt;
+    out.acct_session_id = s.session_id.substr(prefix.size());
+    if (out.acct_session_id.empty() || out.acct_session_id.starts_with("auth/")) return std::nullopt;
+  }
+  out.user_name = s.user_name;
+  if (out.user_name.empty()) return std::nullopt;
+  const auto nas_ip = ipv4(s.nas.address);
+  if (!nas_ip) return std::nullopt;
+  out.nas_ip = *nas_ip;
+  if (s.framed_ip) out.framed_ip = ipv4(*s.framed_ip);
+  out.vendor = radius::nas_vendor_from_string(s.nas.vendor).value_or(radius::NasVendor::Generic);
+  return out;
+}
+
+CoaNotifier::CoaNotifier(const config::RadiusConfig& config, std::string dsn, Service& service,
+                         store::ChargingStore& charging, store::RadiusStore& store, radius::CoaClient& client,
+                         std::shared_ptr<spdlog::logger> log)
+    : config_(config), dsn_(std::move(dsn)), service_(service), charging_(charging), store_(store),
+      client_(client), log_(std::move(log)) {
+  policy_.normal_filter_id = config_.coa_normal_filter_id;
+}
+
+CoaNotifier::~CoaNotifier() { stop(); }
+
+void CoaNotifier::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void CoaNotifier::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void CoaNotifier::run() {
+  std::unique_ptr<store::AccountEvents> events;
+  while (!stop_) {
+    try {
+      if (!events) {
+        events = std::make_unique<store::AccountEvents>(dsn_);
+        log_->info("radius.coa.listening channel={}", store::AccountEvents::kChannel);
+      }
+      for (const auto& e : events->wait(std::chrono::milliseconds(500))) {
+        try {
+          on_event(e);
+        } catch (const std::exception& ex) {
+          log_->error("radius.coa.event_failed subscriber={} event={} error=\"{}\"", e.subscriber_id, e.event,
+                      ex.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      log_->error("radius.coa.listen_failed error=\"{}\"; retrying", e.what());
+      events.reset();
+      for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+void CoaNotifier::on_event(const store::AccountEvent& e) {
+  if (e.event == "resync") {
+    // Notifications sent while the LISTEN connection was down are lost.
+    const auto waiting = charging_.subscribers_awaiting_credit("radius");
+    log_->warn("radius.coa.resync subscribers_awaiting_credit={}", waiting.size());
+    for (auto id : waiting) on_event(store::AccountEvent{id, "credit", ""});
+    return;
+  }
+  const bool credit = e.event == "credit";
+  const bool blocked = e.event == "status" && blocked_status(e.payload);
+  if (!credit && !blocked) return;
+  for (const auto& s : store_.coa_sessions(e.subscriber_id)) {
+    if (blocked) {
+      send(s, radius::CoaEvent::Blocked, policy_);
+    } else if (s.credit_exhausted && service_.recheck_credit(s.session_id, s.nas.address)) {
+      send(s, radius::CoaEvent::TopupWhileHotlined, policy_);
+    }
+  }
+}
+
+void CoaNotifier::exhausted(const std::string& sid, std::int64_t subscriber_id, const radius::CoaPolicy& policy) {
+  for (const auto& s : store_.coa_sessions(subscriber_id))
+    if (s.session_id == sid) send(s, radius::CoaEvent::Exhausted, policy);
+}
+
+void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy) {
+  const auto session = coa_session_of(s);
+  if (!session) {
+    log_->warn("radius.coa.skipped session={} event={} reason=cannot_identify", s.session_id, to_string(event));
+    return;
+  }
+  auto action = radius::plan_coa(*session, event, policy);
+  if (action.kind == radius::CoaAction::Kind::None) return;
+  const auto address = ipv4(s.nas.address);
+  if (!address || s.nas.coa_port <= 0 || s.nas.coa_port > 65535) {
+    log_->warn("radius.coa.skipped session={} event={} reason=bad_nas_address", s.session_id, to_string(event));
+    return;
+  }
+  const char* kind = action.kind == radius::CoaAction::Kind::Coa ? "coa" : "disconnect";
+  radius::CoaTarget target{
+      boost::asio::ip::udp::endpoint(boost::asio::ip::address_v4(*address), static_cast<std::uint16_t>(s.nas.coa_port)),
+      s.nas.secret};
+  log_->info("radius.coa.send session={} nas={} event={} request={} reason={}", s.session_id, s.nas.name,
+             to_string(event), kind, action.reason);
+  client_.send(std::move(target), std::move(action.request),
+               [log = log_, sid = s.session_id, nas = s.nas.name, kind, reason = action.reason](
+                   const radius::CoaResult& r) {
+                 switch (r.outcome) {
+                   case radius::CoaOutcome::Ack:
+                     log->info("radius.coa.ack session={} nas={} request={} reason={} attempts={}", sid, nas, kind,
+                               reason, r.attempts);
+                     break;
+                   case radius::CoaOutcome::Nak:
+                     log->warn("radius.coa.nak session={} nas={} request={} reason={} attempts={} error_cause={} ({})",
+                               sid, nas, kind, reason, r.attempts, r.error_cause.value_or(0),
+                               r.error_cause ? radius::error_cause_name(*r.error_cause) : "none");
+                     break;
+                   case radius::CoaOutcome::Timeout:
+                     log->warn("radius.coa.timeout session={} nas={} request={} reason={} attempts={}", sid, nas, kind,
+                               reason, r.attempts);
+                     break;
+                   case radius::CoaOutcome::Error:
+                     log->error("radius.coa.error session={} nas={} request={} reason={} error=\"{}\"", sid, nas,
+                                kind, reason, r.error);
+                     break;
+                 }
+               });
+}
+
+}  // namespace ocs::radiusd
