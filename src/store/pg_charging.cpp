@@ -94,7 +94,7 @@ constexpr NamedSql kStatements[] = {
      "UPDATE charging_sessions SET state = 'closed', closed_at = to_timestamp($2), "
      "close_reason = $3 WHERE id = $1"},
     {stmt::kExpiredSessions,
-     "SELECT id, subscriber_id FROM charging_sessions "
+     "SELECT id, subscriber_id, protocol FROM charging_sessions "
      "WHERE state = 'open' AND expires_at < to_timestamp($1) ORDER BY expires_at LIMIT $2"},
     {stmt::kLockExpired,
      "SELECT 1 FROM charging_sessions WHERE id = $1 AND subscriber_id = $2 AND state = 'open' "
@@ -862,7 +862,7 @@ std::optional<ExpiredSession> release_and_close(ConnectionPool& pool, const std:
     const Money released = release_all(tx, *account, session_id, std::nullopt);
     close_session(tx, session_id, now, reason);
     tx.commit();
-    done = ExpiredSession{session_id, subscriber_id, released};
+    done = ExpiredSession{session_id, subscriber_id, released, {}};
   });
   return done;
 }
@@ -958,17 +958,21 @@ std::vector<ChargeOutcome> PgChargingStore::charge_batch(std::span<const ChargeR
 
 std::vector<ExpiredSession> PgChargingStore::expire_sessions(TimePoint now, std::size_t limit) {
   return guarded([&] {
-    std::vector<std::pair<std::string, std::int64_t>> candidates;
+    std::vector<ExpiredSession> candidates;
     run_transaction(pool_, [&](pqxx::connection& c) {
       candidates.clear();
       pqxx::read_transaction tx(c);
       for (const auto& row : tx.exec_prepared(stmt::kExpiredSessions, epoch(now), limit))
-        candidates.emplace_back(row[0].as<std::string>(), row[1].as<std::int64_t>());
+        candidates.push_back(ExpiredSession{row[0].as<std::string>(), row[1].as<std::int64_t>(), 0,
+                                            row[2].as<std::string>()});
       tx.commit();
     });
     std::vector<ExpiredSession> expired;
-    for (const auto& [session_id, subscriber_id] : candidates)
-      if (auto e = expire_one(pool_, session_id, subscriber_id, now)) expired.push_back(*e);
+    for (const auto& c : candidates)
+      if (auto e = expire_one(pool_, c.session_id, c.subscriber_id, now)) {
+        e->protocol = c.protocol;
+        expired.push_back(std::move(*e));
+      }
     return expired;
   });
 }

@@ -297,6 +297,7 @@ TEST_F(ChargingStoreTest, SupervisionExpiryReleasesAndCloses) {
   EXPECT_EQ(expired[0].session_id, "s1");
   EXPECT_EQ(expired[0].subscriber_id, 1);
   EXPECT_EQ(expired[0].released, 200);
+  EXPECT_EQ(expired[0].protocol, "gy");
   EXPECT_EQ(q("SELECT count(*) FROM reservations WHERE session_id = 's1'"), 0);
   EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'release' AND session_id = 's1' AND amount = -200 "
               "AND request_key IS NULL"),

@@ -96,6 +96,8 @@ struct ExpiredSession {
   std::string session_id;
   std::int64_t subscriber_id = 0;
   Money released = 0;
+  /// gy | gx | radius (filled by expire_sessions, for its log line).
+  std::string protocol;
 };
 
 /// An open session a front-end may need to reach (RAR, ASR, CoA...).

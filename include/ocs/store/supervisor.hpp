@@ -45,8 +45,9 @@ class Supervisor {
       try {
         const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
         for (const auto& e : store_.expire_sessions(now, 100))
-          log_->warn("{} session={} subscriber_id={} silent past its supervision time: closed, {} released", name_,
-                     e.session_id, e.subscriber_id, e.released);
+          log_->warn("{}.supervision closed protocol={} session={} subscriber_id={} released={}: silent past its "
+                     "supervision time",
+                     name_, e.protocol, e.session_id, e.subscriber_id, e.released);
       } catch (const std::exception& e) {
         log_->error("{} supervision: {}", name_, e.what());
       }
