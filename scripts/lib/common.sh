@@ -29,6 +29,7 @@ OCS_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 PG_BIN=/usr/lib/postgresql/15/bin
 
 info() { printf '==> %s\n' "$*" >&2; }
+warn() { printf '==> warning: %s\n' "$*" >&2; }
 die() {
   printf 'error: %s\n' "$*" >&2
   exit 1
