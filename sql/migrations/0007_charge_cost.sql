@@ -16,8 +16,8 @@
 --     cached (0.07 ms);
 --   * the buckets, reservations and holds were read by one statement of
 --     three branches (a join, an aggregate of the other sessions' holds, a
---     sort) even for a subscriber without buckets, the common case, whose
---     start-up alone cost more than its execution. The single-row read now
+--     sort) even for a subscriber without buckets, the common case: costly
+--     to start even when it returns nothing. The single-row read now
 --     also says whether the subscriber has a bucket; without one, only this
 --     session's reservations and holds are read (nothing for an event).
 --   * ocs_charge_load_batch's first two statements (find the subscribers,
