@@ -295,16 +295,16 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   return reply;
 }
 
-void Service::remember_client(const Packet& request, const std::string& acct_session_id, const std::string& sid) {
+void Service::remember_client(store::ChargeRequest& r, const Packet& request, const std::string& acct_session_id) {
   using namespace radius;
-  store::SessionClient client;
-  client.user_name = get_string(request, attr::UserName).value_or("");
-  client.acct_session_id = acct_session_id;
+  auto& client = r.origin.client;
+  client.clear();
+  if (const auto user = get_string(request, attr::UserName)) client.emplace_back("user_name", *user);
+  client.emplace_back("acct_session_id", acct_session_id);
   if (const auto ip = get_ipaddr(request, kFramedIpAddress)) {
-    client.framed_ip = std::to_string(*ip >> 24) + "." + std::to_string((*ip >> 16) & 255) + "." +
-                       std::to_string((*ip >> 8) & 255) + "." + std::to_string(*ip & 255);
+    client.emplace_back("framed_ip", std::to_string(*ip >> 24) + "." + std::to_string((*ip >> 16) & 255) + "." +
+                                         std::to_string((*ip >> 8) & 255) + "." + std::to_string(*ip & 255));
   }
-  store_.remember_client(sid, client);
 }
 
 void Service::exhausted(const std::string& sid, std::int64_t subscriber_id,
@@ -392,7 +392,8 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
       with_identity(r);
-      if (charge(r, "start").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
+      remember_client(r, request, *acct_session);
+      charge(r, "start");
       return response;
     }
     case acct_status::InterimUpdate: {
@@ -411,7 +412,8 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
         // The Start was lost (or the session closed): open it with the usage.
         r.credit.kind = RequestKind::Initial;
         with_identity(r);
-        if (charge(r, "interim_open").status == store::ChargeStatus::Ok) remember_client(request, *acct_session, sid);
+        remember_client(r, request, *acct_session);
+        charge(r, "interim_open");
       }
       return response;
     }

@@ -75,9 +75,11 @@ class Service {
   std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,
                                             const store::RadiusUser& user);
   std::optional<radius::Packet> accounting(const radius::Packet& request, const Nas& nas);
-  /// Keeps what CoA/Disconnect needs to name the session (User-Name,
-  /// Acct-Session-Id, Framed-IP-Address) in its client_info.
-  void remember_client(const radius::Packet& request, const std::string& acct_session_id, const std::string& sid);
+  /// What CoA/Disconnect needs to name the session (User-Name,
+  /// Acct-Session-Id, Framed-IP-Address), stored in its client_info by the
+  /// charge that opens it (ChargeRequest::origin.client): no extra commit.
+  static void remember_client(store::ChargeRequest& r, const radius::Packet& request,
+                              const std::string& acct_session_id);
   void exhausted(const std::string& sid, std::int64_t subscriber_id, const std::optional<std::string>& user_name,
                  const Nas& nas);
 

@@ -715,7 +715,18 @@ class ChargeTx {
            number(epoch(now_)) + ", " + number(expires) + ", " + c_.quote(refused) + "::jsonb, " +
            c_.quote(debits_json(d.debits)) + "::jsonb, ARRAY[" + released + "]::bigint[], " +
            c_.quote(reservations_json(d.reservations)) + "::jsonb, " + close_reason + ", " +
-           c_.quote(encode_outcome(result)) + ")";
+           c_.quote(encode_outcome(result)) + ")" + client_info_sql();
+  }
+
+  /// The client's session details, merged into client_info in the same
+  /// commit as the Initial that opens the session ("" when there are none).
+  std::string client_info_sql() const {
+    if (kind() != RequestKind::Initial || req_.origin.client.empty()) return "";
+    std::string pairs;
+    for (const auto& [key, value] : req_.origin.client)
+      pairs += (pairs.empty() ? "" : ", ") + c_.quote(key) + ", " + c_.quote(value) + "::text";
+    return "; UPDATE charging_sessions SET client_info = client_info || jsonb_build_object(" + pairs +
+           ") WHERE id = " + c_.quote(req_.session_id);
   }
 
   pqxx::connection& c_;
@@ -1007,7 +1018,7 @@ std::vector<OpenSession> PgChargingStore::open_sessions(std::int64_t subscriber_
         const auto id = row[0].as<std::string>();
         if (sessions.empty() || sessions.back().session_id != id) {
           SessionOrigin origin{protocol, row[1].as<std::string>(""), row[2].as<std::string>(""),
-                               row[3].as<std::string>("")};
+                               row[3].as<std::string>(""), {}};
           OpenSession session{id, subscriber_id, origin, row[4].as<std::string>() == "exhausted", {}, {}, false};
           session.exhausted_rating_groups = parse_rating_groups(row[6].as<std::string>());
           session.rating_group_in_disconnect = row[7].as<bool>();

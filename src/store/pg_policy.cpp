@@ -364,7 +364,7 @@ std::optional<PolicyChange> reevaluate_once(pqxx::connection& c, const std::stri
   PolicyChange change;
   change.session_id = session_id;
   change.subscriber_id = owner;
-  change.origin = SessionOrigin{"gx", r[0][2].as<std::string>(), r[0][3].as<std::string>(), ""};
+  change.origin = SessionOrigin{"gx", r[0][2].as<std::string>(), r[0][3].as<std::string>(), "", {}};
   const Loaded l = load(tx, owner, account->first, account->second, now);
   change.decision = decide_policy(l.in, l.plan);
   const auto before = enforced(tx, session_id);

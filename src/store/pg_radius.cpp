@@ -177,18 +177,4 @@ std::vector<CoaSessionInfo> PgRadiusStore::coa_sessions(std::int64_t subscriber_
   });
 }
 
-void PgRadiusStore::remember_client(const std::string& session_id, const SessionClient& client) {
-  guarded([&] {
-    run_transaction(pool_, [&](pqxx::connection& c) {
-      pqxx::work tx(c);
-      tx.exec_params(
-          "UPDATE charging_sessions SET client_info = client_info || jsonb_strip_nulls(jsonb_build_object("
-          "'user_name', $2::text, 'acct_session_id', $3::text, 'framed_ip', $4::text)) WHERE id = $1",
-          session_id, client.user_name, client.acct_session_id, client.framed_ip);
-      tx.commit();
-    });
-    return 0;
-  });
-}
-
 }  // namespace ocs::store

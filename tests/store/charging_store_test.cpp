@@ -396,6 +396,20 @@ TEST_F(ChargingStoreTest, OpenSessionsListOriginAndRatingGroups) {
   EXPECT_TRUE(store_.open_sessions(3, "gy").empty());
 }
 
+// The client's session details go into client_info with the Initial that
+// opens the session (one commit), and an Update leaves them alone.
+TEST_F(ChargingStoreTest, InitialStoresTheClientsSessionDetails) {
+  auto r = request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn(kAlice)});
+  r.origin.client = {{"user_name", "alice"}, {"acct_session_id", "a1"}, {"framed_ip", "10.0.0.7"}};
+  ASSERT_EQ(store_.charge(r, kNow).status, ChargeStatus::Ok);
+  update("s1", "1", 1000);
+  EXPECT_EQ(text("SELECT (client_info ->> 'user_name') || ' ' || (client_info ->> 'acct_session_id') || ' ' || "
+                 "(client_info ->> 'framed_ip') FROM charging_sessions WHERE id = 's1'"),
+            "alice a1 10.0.0.7");
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE id = 's1' AND client_info ? 'exhausted_rating_groups'"),
+            1);
+}
+
 // Plans and policies are cached between requests, keyed by config_version:
 // operators' plain SQL edits must still be seen by the very next request.
 TEST_F(ChargingStoreTest, TariffAndPolicyEditsBySqlApplyToTheNextRequest) {

@@ -39,7 +39,7 @@ class PolicyStoreTest : public ::testing::Test {
     r.request_key = key;
     r.kind = kind;
     r.identities = {msisdn("491730000001")};
-    r.origin = store::SessionOrigin{"gx", "pcef.example", "example", ""};
+    r.origin = store::SessionOrigin{"gx", "pcef.example", "example", "", {}};
     r.usage = std::move(usage);
     return r;
   }

@@ -16,7 +16,6 @@ class PgRadiusStore : public RadiusStore {
   ChargedUsage charged_usage(const std::string& session_id) override;
   std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;
   std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) override;
-  void remember_client(const std::string& session_id, const SessionClient& client) override;
 
  private:
   ConnectionPool& pool_;

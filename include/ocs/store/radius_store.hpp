@@ -87,14 +87,6 @@ struct CoaSessionInfo {
   NasClient nas;
 };
 
-/// What the NAS said about a session at Accounting-Start (kept in
-/// charging_sessions.client_info for CoA/Disconnect).
-struct SessionClient {
-  std::string user_name;
-  std::string acct_session_id;
-  std::optional<std::string> framed_ip;
-};
-
 class RadiusStore {
  public:
   virtual ~RadiusStore() = default;
@@ -108,8 +100,6 @@ class RadiusStore {
   /// The open RADIUS sessions of a subscriber whose NAS is a known
   /// nas_clients row, oldest first.
   virtual std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) = 0;
-  /// Merges `client` into the session's client_info (no-op for an unknown session).
-  virtual void remember_client(const std::string& session_id, const SessionClient& client) = 0;
 };
 
 }  // namespace ocs::store

@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -58,6 +59,11 @@ struct SessionOrigin {
   std::string origin_host;
   std::string origin_realm;
   std::string nas_address;
+  /// What the client said about the session, merged into
+  /// charging_sessions.client_info in the same transaction when an Initial
+  /// request opens it (RADIUS: user_name, acct_session_id, framed_ip, which
+  /// CoA/Disconnect needs). Keys are fixed names; values are stored as text.
+  std::vector<std::pair<std::string, std::string>> client;
 };
 
 struct ChargeRequest {

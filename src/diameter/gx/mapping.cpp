@@ -35,7 +35,7 @@ std::variant<store::PolicyRequest, Rejection> to_policy_request(const Ccr& ccr) 
   }
   req.session_id = ccr.session_id;
   req.request_key = std::to_string(*ccr.request_number);
-  req.origin = store::SessionOrigin{"gx", ccr.origin_host, ccr.origin_realm, ""};
+  req.origin = store::SessionOrigin{"gx", ccr.origin_host, ccr.origin_realm, "", {}};
   if (req.kind == RequestKind::Initial) {
     if (ccr.subscription_ids.empty()) return reject(ccr, gy::kMissingAvp, kSubscriptionId);
     for (const auto& s : ccr.subscription_ids) {
