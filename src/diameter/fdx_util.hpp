@@ -273,6 +273,22 @@ inline std::optional<std::string_view> str_of(avp* a) {
   return std::nullopt;
 }
 
+/// An Enumerated AVP's value (Integer32 on the wire) as the unsigned code
+/// the models use.
+inline std::optional<std::uint32_t> enum_of(avp* a) {
+  if (auto v = i32_of(a)) return static_cast<std::uint32_t>(*v);
+  return std::nullopt;
+}
+
+/// A UTF8String/DiameterIdentity AVP as an owned string ("" when absent).
+inline std::string string_of(avp* a) {
+  auto s = str_of(a);
+  return s ? std::string(*s) : std::string();
+}
+
+/// The AVP's vendor: 0 unless the V flag is set.
+inline vendor_id_t vendor_of(const avp_hdr* h) { return (h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0; }
+
 /// DiameterIdentity of the peer the message was received from (the last
 /// hop, not necessarily the Origin-Host when relays are involved).
 inline std::string source_peer(msg* m) {

@@ -5,15 +5,11 @@
 namespace ocs::gx {
 
 namespace fdx = ocs::fdx;
+using fdx::enum_of;
+using fdx::string_of;
+using fdx::vendor_of;
 
 namespace {
-
-vendor_id_t vendor_of(const avp_hdr* h) { return (h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0; }
-
-std::optional<std::uint32_t> enum_of(avp* a) {
-  if (auto v = fdx::i32_of(a)) return static_cast<std::uint32_t>(*v);
-  return std::nullopt;
-}
 
 UsageMonitoring read_usage(avp* umi) {
   UsageMonitoring u;
@@ -174,9 +170,9 @@ Ccr read_ccr(msg* request, const Dict& /*d*/) {
     }
     if (vendor_of(h) != 0) return;
     switch (h->avp_code) {
-      case 263: c.session_id = std::string(fdx::str_of(a).value_or("")); break;
-      case 264: c.origin_host = std::string(fdx::str_of(a).value_or("")); break;
-      case 296: c.origin_realm = std::string(fdx::str_of(a).value_or("")); break;
+      case 263: c.session_id = string_of(a); break;
+      case 264: c.origin_host = string_of(a); break;
+      case 296: c.origin_realm = string_of(a); break;
       case 416: c.request_type = enum_of(a); break;
       case 415: c.request_number = fdx::u32_of(a); break;
       case 443: c.subscription_ids.push_back(gy::read_subscription_id(a)); break;

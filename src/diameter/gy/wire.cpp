@@ -5,21 +5,12 @@
 namespace ocs::gy {
 
 namespace fdx = ocs::fdx;
+using fdx::enum_of;
+using fdx::string_of;
+using fdx::vendor_of;
 
 namespace {
 constexpr vendor_id_t k3gpp = 10415;
-
-std::optional<std::uint32_t> enum_of(avp* a) {
-  if (auto v = fdx::i32_of(a)) return static_cast<std::uint32_t>(*v);
-  return std::nullopt;
-}
-
-std::string string_of(avp* a) {
-  auto s = fdx::str_of(a);
-  return s ? std::string(*s) : std::string();
-}
-
-vendor_id_t vendor_of(const avp_hdr* h) { return (h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0; }
 
 ServiceUnits read_units(avp* parent) {
   ServiceUnits u;
