@@ -1,0 +1,80 @@
+// Group commit for front-ends whose threads charge one request at a time
+// (ocs-radiusd: a worker thread handles a packet from start to finish, with
+// reads before and after its charge). Requests that arrive while others
+// are being charged wait, and go together in the next charge_batch of the
+// wrapped store: one transaction, two round trips and one WAL flush for
+// many requests, instead of one each, and no answer before the commit.
+//
+// There is no timer and no waiting for a batch to fill: a request that
+// arrives while fewer than `parallel` batches are running starts one at
+// once, with every request waiting at that moment (at most `batch_max`). A
+// lone request costs what charge() costs; under load, batches grow by
+// themselves to the number of requests that arrived during the previous
+// one.
+//
+// The thread that starts a batch runs it and hands every waiting caller its
+// own outcome; a caller's StoreError is thrown in its own thread, as charge()
+// would. Callers must not charge two requests of one session at the same
+// time (the RADIUS workers never do: one session, one worker); charge_batch
+// keeps the order of the requests of one subscriber.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+#include "ocs/store/store.hpp"
+
+namespace ocs::store {
+
+class GroupCommitStore final : public ChargingStore {
+ public:
+  /// `inner` must outlive this store and be safe to call from `parallel`
+  /// threads at once (PgChargingStore is, with a pool that large).
+  GroupCommitStore(ChargingStore& inner, std::size_t batch_max, std::size_t parallel);
+
+  /// Joins the next batch; returns (or throws) once it committed.
+  ChargeResult charge(const ChargeRequest& req, TimePoint now) override;
+
+  /// Passed through (already a batch).
+  std::vector<ChargeOutcome> charge_batch(std::span<const ChargeRequest> reqs, TimePoint now) override {
+    return inner_.charge_batch(reqs, now);
+  }
+  std::vector<ExpiredSession> expire_sessions(TimePoint now, std::size_t limit) override {
+    return inner_.expire_sessions(now, limit);
+  }
+  std::optional<ExpiredSession> close_session(const std::string& session_id, const std::string& reason,
+                                              TimePoint now) override {
+    return inner_.close_session(session_id, reason, now);
+  }
+  std::vector<std::int64_t> subscribers_awaiting_credit(const std::string& protocol) override {
+    return inner_.subscribers_awaiting_credit(protocol);
+  }
+  std::vector<OpenSession> open_sessions(std::int64_t subscriber_id, const std::string& protocol) override {
+    return inner_.open_sessions(subscriber_id, protocol);
+  }
+
+  /// For logs and tests: batches run and requests charged so far.
+  struct Stats {
+    std::size_t batches = 0;
+    std::size_t requests = 0;
+    std::size_t largest = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Waiter;
+  void run_batch(std::unique_lock<std::mutex>& lock);
+
+  ChargingStore& inner_;
+  const std::size_t batch_max_;
+  const std::size_t parallel_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Waiter*> queue_;  // waiting, in arrival order
+  std::size_t running_ = 0;    // batches being charged
+  Stats stats_;
+};
+
+}  // namespace ocs::store
