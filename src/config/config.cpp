@@ -189,6 +189,8 @@ void parse_radius(Section& s, RadiusConfig& c) {
   s.integer<std::uint16_t>("acct_port", c.acct_port, 0);
   s.integer<std::size_t>("workers", c.workers, 1, 1024);
   s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
+  s.integer<std::size_t>("batch_max", c.batch_max, 1, 1024);
+  s.integer<std::size_t>("batch_parallel", c.batch_parallel, 1, 64);
   s.boolean("require_message_authenticator", c.require_message_authenticator);
   s.integer<std::size_t>("duplicate_cache_entries", c.duplicate_cache_entries, 1);
   s.integer("duplicate_cache_seconds", c.duplicate_cache_seconds, 1, 3600);

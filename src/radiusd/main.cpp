@@ -22,6 +22,7 @@
 #include "ocs/config/config.hpp"
 #include "ocs/radius/coa_client.hpp"
 #include "ocs/radius/dictionary.hpp"
+#include "ocs/store/group_commit.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_radius.hpp"
 #include "ocs/store/pg_store.hpp"
@@ -85,17 +86,29 @@ int main(int argc, char** argv) {
   log->flush_on(spdlog::level::info);
   try {
     const auto& db = config.database;
-    ocs::store::ConnectionPool pool(db.dsn, db.pool_size, ocs::store::PgChargingStore::prepare_statements);
+    ocs::store::ConnectionPool pool(db.dsn, db.pool_size, [](pqxx::connection& c) {
+      ocs::store::PgChargingStore::prepare_statements(c);
+      ocs::store::PgRadiusStore::prepare_statements(c);
+    });
     {
       auto lease = pool.acquire(std::chrono::milliseconds(db.connect_timeout_ms));
       ocs::store::check_schema_version(*lease);
     }
-    ocs::store::PgChargingStore charging(pool);
+    ocs::store::PgChargingStore pg_charging(pool);
+    // Group commit (batch_max > 1): the workers' charges share transactions.
+    std::unique_ptr<ocs::store::GroupCommitStore> grouped;
+    ocs::store::ChargingStore* charging_ptr = &pg_charging;
+    if (config.radius.batch_max > 1) {
+      grouped = std::make_unique<ocs::store::GroupCommitStore>(pg_charging, config.radius.batch_max,
+                                                               config.radius.batch_parallel);
+      charging_ptr = grouped.get();
+    }
+    ocs::store::ChargingStore& charging = *charging_ptr;
     ocs::store::PgRadiusStore radius_store(pool);
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, dict,
         [] { return std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now()); }, log);
-    ocs::store::Supervisor supervisor(charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
+    ocs::store::Supervisor supervisor(pg_charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
                                       "radius");
     ocs::radiusd::Server server(config.radius, service, radius_store, log);
     // CoA/Disconnect: sends on the server's io_context; the notifier (its
@@ -122,8 +135,13 @@ int main(int argc, char** argv) {
       log->info("radius.stopping signal={}", sig);
       server.stop();
     });
-    log->info("radius.database database={}", ocs::log::redact_dsn(db.dsn));
+    log->info("radius.database database={} pool_size={} batch_max={} batch_parallel={}",
+              ocs::log::redact_dsn(db.dsn), db.pool_size, config.radius.batch_max, config.radius.batch_parallel);
     server.run();
+    if (grouped) {
+      const auto st = grouped->stats();
+      log->info("radius.group_commit batches={} requests={} largest={}", st.batches, st.requests, st.largest);
+    }
     if (notifier) notifier->stop();
   } catch (const std::exception& e) {
     log->critical("radius.fatal error=\"{}\"", e.what());

@@ -297,6 +297,8 @@ auth_port = 11812
 acct_port = 11813
 workers = 3
 queue_limit = 10
+batch_max = 8
+batch_parallel = 3
 require_message_authenticator = false
 duplicate_cache_entries = 100
 duplicate_cache_seconds = 5
@@ -315,6 +317,8 @@ coa_normal_filter_id = "full"
   EXPECT_EQ(c.radius.acct_port, 11813);
   EXPECT_EQ(c.radius.workers, 3u);
   EXPECT_EQ(c.radius.queue_limit, 10u);
+  EXPECT_EQ(c.radius.batch_max, 8u);
+  EXPECT_EQ(c.radius.batch_parallel, 3u);
   EXPECT_FALSE(c.radius.require_message_authenticator);
   EXPECT_EQ(c.radius.duplicate_cache_entries, 100u);
   EXPECT_EQ(c.radius.duplicate_cache_seconds, 5);
@@ -332,7 +336,9 @@ coa_normal_filter_id = "full"
   EXPECT_EQ(d.radius.listen, "0.0.0.0");
   EXPECT_EQ(d.radius.auth_port, 1812);
   EXPECT_EQ(d.radius.acct_port, 1813);
-  EXPECT_EQ(d.radius.workers, 4u);
+  EXPECT_EQ(d.radius.workers, 16u);
+  EXPECT_EQ(d.radius.batch_max, 32u);
+  EXPECT_EQ(d.radius.batch_parallel, 2u);
   EXPECT_TRUE(d.radius.require_message_authenticator);
   EXPECT_TRUE(d.radius.coa_enabled);
   EXPECT_EQ(d.radius.coa_timeout_ms, 1000);
@@ -344,6 +350,8 @@ coa_normal_filter_id = "full"
 TEST_F(ConfigFileTest, RadiusRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[radius]\nauth_port = 65536\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nworkers = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nbatch_max = 0\n")), ConfigError);
+  EXPECT_THROW(load(write("[radius]\nbatch_parallel = 0\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\ncoa_attempts = 0\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\ncoa_timeout_ms = 1\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nlisten = \"\"\n")), ConfigError);

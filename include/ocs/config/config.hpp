@@ -98,8 +98,10 @@ struct RadiusConfig {
   std::uint16_t auth_port = 1812;
   std::uint16_t acct_port = 1813;
   /// Threads doing database work (each request of one session always runs
-  /// on the same one, in order).
-  std::size_t workers = 4;
+  /// on the same one, in order). With group commit, also the most requests
+  /// in progress at once: more workers than database connections let
+  /// batches form.
+  std::size_t workers = 16;
   /// Requests waiting per worker; past it new requests are dropped (the NAS
   /// retransmits).
   std::size_t queue_limit = 1024;
@@ -114,6 +116,12 @@ struct RadiusConfig {
   /// How often sessions silent past their supervision time (a NAS that
   /// never sent Stop) are closed and their reservations released, in ms.
   int supervision_interval_ms = 5000;
+  /// Group commit: charges of requests that arrive while others are being
+  /// charged are committed together, up to batch_max per transaction (1:
+  /// each request commits alone), in at most batch_parallel transactions at
+  /// once (include/ocs/store/group_commit.hpp).
+  std::size_t batch_max = 32;
+  std::size_t batch_parallel = 2;
   /// The rating group RADIUS sessions are charged under.
   std::uint32_t rating_group = 1;
   /// The FreeRADIUS-format dictionary (names in radius_response templates).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include <sys/wait.h>
+
+#include <pqxx/pqxx>
 
 #include "ocs/radius/auth.hpp"
 #include "ocs/radius/packet.hpp"
@@ -450,6 +453,76 @@ TEST_F(RadiusMikrotik, StartInterimStopWithGigawordsChargesExactDeltas) {
                 .code,
             "Accounting-Response");
   EXPECT_EQ(balance("bob"), 100000 - 8208);
+  expect_ledger_consistent();
+}
+
+// Many sessions at once (two per subscriber), every packet of a phase sent
+// before the first answer: the workers' charges share transactions (group
+// commit, [radius] batch_max), and every session is still charged exactly
+// what it reported, once.
+TEST_F(RadiusMikrotik, ConcurrentSessionsShareCommitsAndAreChargedExactly) {
+  constexpr int kSubscribers = 24;
+  constexpr int kSessions = 2 * kSubscribers;
+  for (int i = 0; i < kSubscribers; ++i) subscriber("crowd" + std::to_string(i), "pw", 100000);
+  UdpSocket nas;
+  std::uint8_t id = 0;
+  // Sends one packet per session, then counts the answers that verify
+  // against their request.
+  const auto phase = [&](std::uint32_t status, std::uint32_t in, std::uint32_t out) {
+    std::map<std::uint8_t, r::Authenticator> sent;
+    for (int n = 0; n < kSessions; ++n) {
+      r::Packet p = accounting(id++, status, "crowd-" + std::to_string(n), "crowd" + std::to_string(n % kSubscribers));
+      r::add_integer(p, r::attr::AcctInputOctets, in);
+      r::add_integer(p, r::attr::AcctOutputOctets, out);
+      r::add_integer(p, r::attr::AcctSessionTime, 60);
+      const auto bytes = signed_request(p);
+      std::copy_n(bytes.begin() + 4, 16, sent[p.identifier].begin());
+      nas.send_to(daemon_->acct_port(), bytes);
+    }
+    int answered = 0;
+    for (int n = 0; n < kSessions; ++n) {
+      const auto reply = nas.receive(10000);
+      if (!reply || reply->size() < 20) break;
+      const auto it = sent.find((*reply)[1]);
+      if (it != sent.end() && (*reply)[0] == r::code::AccountingResponse &&
+          r::verify_response(*reply, it->second, kSecret) == r::VerifyResult::Ok)
+        ++answered;
+    }
+    return answered;
+  };
+  ASSERT_EQ(phase(r::acct_status::Start, 0, 0), kSessions);
+  // 1 MiB in + 1 MiB out = 2 started MiB = 4 cents; then +3 MiB out = 6 cents.
+  ASSERT_EQ(phase(r::acct_status::InterimUpdate, MiB, MiB), kSessions);
+  {
+    // crowd0's and crowd1's accounts stay locked while the Stops arrive:
+    // the first batches ([radius] batch_parallel = 2 by default) wait for
+    // them and the rest queue up behind them, so that batches form however
+    // fast this machine commits.
+    pqxx::connection blocker(db_->dsn());
+    pqxx::work tx(blocker);
+    tx.exec("SELECT 1 FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
+            "WHERE s.external_id IN ('crowd0', 'crowd1') FOR UPDATE");
+    std::thread unlock([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));
+      tx.abort();
+    });
+    const int answered = phase(r::acct_status::Stop, MiB, 4 * MiB);
+    unlock.join();
+    ASSERT_EQ(answered, kSessions);
+  }
+
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_sessions WHERE id LIKE '127.0.0.1/crowd-%' AND state = 'closed'"),
+            kSessions);
+  EXPECT_EQ(query_long("SELECT count(*) FROM reservations WHERE session_id LIKE '127.0.0.1/crowd-%'"), 0);
+  for (int i = 0; i < kSubscribers; ++i) EXPECT_EQ(balance("crowd" + std::to_string(i)), 100000 - 2 * 10);
+  EXPECT_EQ(query_long("SELECT sum(input_octets + output_octets) FROM usage_records "
+                       "WHERE session_id LIKE '127.0.0.1/crowd-%'"),
+            static_cast<long>(kSessions * 5 * MiB));
+  // Usage records written by one transaction share its xmin: some
+  // transactions held several sessions' charges.
+  EXPECT_GT(query_long("SELECT max(n) FROM (SELECT count(*) AS n FROM usage_records "
+                       "WHERE session_id LIKE '127.0.0.1/crowd-%' GROUP BY xmin::text) t"),
+            1);
   expect_ledger_consistent();
 }
 
