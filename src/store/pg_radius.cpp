@@ -3,6 +3,8 @@
 
 #include <pqxx/pqxx>
 
+#include "pg_util.hpp"
+
 namespace ocs::store {
 
 namespace {
@@ -24,9 +26,39 @@ std::optional<T> opt(const pqxx::field& f) {
   return f.as<T>();
 }
 
+constexpr const char* kFindUser = "rad_find_user";
+constexpr const char* kChargedUsage = "rad_charged_usage";
+
+// The two reads of every Access-Request and accounting packet: prepared
+// once per connection (planning the four-way join cost more than running it).
+constexpr pg::NamedSql kStatements[] = {
+    // The user, once per template of its policy for this vendor (or once
+    // with no template).
+    {kFindUser,
+     "SELECT s.id, s.external_id, i.password, s.status, s.account_type, p.name, "
+     "p.radius_on_blocked, p.radius_on_no_credit, p.radius_address_pool, p.radius_hotline_pool, "
+     "p.acct_interim_interval, p.rate_limit_up_kbps, p.rate_limit_down_kbps, "
+     "p.rate_limit_scaling_percent, p.hotline_url, p.restriction_filter_id, p.hotline_validity_time, "
+     "t.kind, t.line "
+     "FROM subscriber_identities i JOIN subscribers s ON s.id = i.subscriber_id "
+     "JOIN plans pl ON pl.id = s.plan_id "
+     "JOIN policies p ON p.id = coalesce(s.policy_id, pl.policy_id) "
+     "LEFT JOIN radius_templates t ON t.policy_id = p.id AND t.vendor IN ($2, 'any') "
+     "WHERE i.kind = 'username' AND i.value = $1 "
+     "ORDER BY t.position, t.id"},
+    {kChargedUsage,
+     "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
+     "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
+     "coalesce(sum(seconds), 0), "
+     "coalesce((SELECT credit_state = 'exhausted' FROM charging_sessions WHERE id = $1), false) "
+     "FROM usage_records WHERE session_id = $1"},
+};
+
 }  // namespace
 
 PgRadiusStore::PgRadiusStore(ConnectionPool& pool) : pool_(pool) {}
+
+void PgRadiusStore::prepare_statements(pqxx::connection& c) { pg::prepare_all(c, kStatements); }
 
 std::vector<NasClient> PgRadiusStore::nas_clients() {
   return guarded([&] {
@@ -51,26 +83,19 @@ std::vector<NasClient> PgRadiusStore::nas_clients() {
   });
 }
 
+// Both reads below are one prepared statement each, sent without
+// BEGIN/COMMIT (pqxx::nontransaction): one round trip, on every
+// Access-Request and accounting packet.
+
 std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
   return guarded([&] {
     std::optional<RadiusUser> out;
     run_transaction(pool_, [&](pqxx::connection& c) {
       out.reset();
-      pqxx::read_transaction tx(c);
-      const auto rows = tx.exec_params(
-          "SELECT s.id, s.external_id, i.password, s.status, s.account_type, p.id, p.name, "
-          "p.radius_on_blocked, p.radius_on_no_credit, p.radius_address_pool, p.radius_hotline_pool, "
-          "p.acct_interim_interval, p.rate_limit_up_kbps, p.rate_limit_down_kbps, "
-          "p.rate_limit_scaling_percent, p.hotline_url, p.restriction_filter_id, p.hotline_validity_time "
-          "FROM subscriber_identities i JOIN subscribers s ON s.id = i.subscriber_id "
-          "JOIN plans pl ON pl.id = s.plan_id "
-          "JOIN policies p ON p.id = coalesce(s.policy_id, pl.policy_id) "
-          "WHERE i.kind = 'username' AND i.value = $1",
-          user_name);
-      if (rows.empty()) {
-        tx.commit();
-        return;
-      }
+      pqxx::nontransaction tx(c);
+      const auto rows = tx.exec_prepared(kFindUser, user_name, vendor);
+      tx.commit();
+      if (rows.empty()) return;
       const auto& r = rows[0];
       RadiusUser u;
       u.subscriber_id = r[0].as<std::int64_t>();
@@ -78,25 +103,21 @@ std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name,
       u.password = opt<std::string>(r[2]);
       u.status = subscriber_status_from_string(r[3].as<std::string>()).value_or(SubscriberStatus::Blocked);
       u.account_type = r[4].as<std::string>();
-      const auto policy_id = r[5].as<std::int64_t>();
       RadiusPolicy& p = u.policy;
-      p.name = r[6].as<std::string>();
-      p.hotline_when_blocked = r[7].as<std::string>() == "hotline";
-      p.hotline_when_no_credit = r[8].as<std::string>() == "hotline";
-      p.address_pool = opt<std::string>(r[9]);
-      p.hotline_pool = r[10].as<std::string>();
-      p.acct_interim_interval = opt<std::uint32_t>(r[11]);
-      p.rate_limit_up_kbps = opt<std::uint64_t>(r[12]);
-      p.rate_limit_down_kbps = opt<std::uint64_t>(r[13]);
-      p.rate_limit_scaling_percent = r[14].as<std::uint32_t>();
-      p.hotline_url = opt<std::string>(r[15]);
-      p.restriction_filter_id = opt<std::string>(r[16]);
-      p.hotline_validity_time = r[17].as<std::uint32_t>();
-      for (const auto& t : tx.exec_params("SELECT kind, line FROM radius_templates "
-                                          "WHERE policy_id = $1 AND vendor IN ($2, 'any') ORDER BY position, id",
-                                          policy_id, vendor))
-        u.templates.push_back(RadiusTemplate{t[0].as<std::string>(), t[1].as<std::string>()});
-      tx.commit();
+      p.name = r[5].as<std::string>();
+      p.hotline_when_blocked = r[6].as<std::string>() == "hotline";
+      p.hotline_when_no_credit = r[7].as<std::string>() == "hotline";
+      p.address_pool = opt<std::string>(r[8]);
+      p.hotline_pool = r[9].as<std::string>();
+      p.acct_interim_interval = opt<std::uint32_t>(r[10]);
+      p.rate_limit_up_kbps = opt<std::uint64_t>(r[11]);
+      p.rate_limit_down_kbps = opt<std::uint64_t>(r[12]);
+      p.rate_limit_scaling_percent = r[13].as<std::uint32_t>();
+      p.hotline_url = opt<std::string>(r[14]);
+      p.restriction_filter_id = opt<std::string>(r[15]);
+      p.hotline_validity_time = r[16].as<std::uint32_t>();
+      for (const auto& t : rows)
+        if (!t[17].is_null()) u.templates.push_back(RadiusTemplate{t[17].as<std::string>(), t[18].as<std::string>()});
       out = std::move(u);
     });
     return out;
@@ -107,20 +128,16 @@ ChargedUsage PgRadiusStore::charged_usage(const std::string& session_id) {
   return guarded([&] {
     ChargedUsage out;
     run_transaction(pool_, [&](pqxx::connection& c) {
-      pqxx::read_transaction tx(c);
-      const auto r = tx.exec_params1(
-          "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
-          "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
-          "coalesce(sum(seconds), 0), "
-          "coalesce((SELECT credit_state = 'exhausted' FROM charging_sessions WHERE id = $1), false) "
-          "FROM usage_records WHERE session_id = $1",
-          session_id);
+      pqxx::nontransaction tx(c);
+      const auto rows = tx.exec_prepared(kChargedUsage, session_id);
+      if (rows.size() != 1) throw StoreError(StoreError::Kind::Internal, "charged usage: no row");
+      const auto& r = rows[0];
+      tx.commit();
       out.input_octets = r[0].as<std::uint64_t>();
       out.output_octets = r[1].as<std::uint64_t>();
       out.total_octets = r[2].as<std::uint64_t>();
       out.seconds = r[3].as<std::uint64_t>();
       out.credit_exhausted = r[4].as<bool>();
-      tx.commit();
     });
     return out;
   });

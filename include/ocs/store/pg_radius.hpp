@@ -1,6 +1,8 @@
 // The PostgreSQL RadiusStore.
 #pragma once
 
+#include <pqxx/pqxx>
+
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/radius_store.hpp"
 
@@ -8,8 +10,12 @@ namespace ocs::store {
 
 class PgRadiusStore : public RadiusStore {
  public:
-  /// `pool` must outlive the store.
+  /// `pool` must outlive the store and prepare prepare_statements (as part
+  /// of its Preparer) on each connection.
   explicit PgRadiusStore(ConnectionPool& pool);
+
+  /// Prepares the statements of the hot reads (names start with "rad_").
+  static void prepare_statements(pqxx::connection& c);
 
   std::vector<NasClient> nas_clients() override;
   std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) override;
