@@ -393,6 +393,13 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       r.credit.rating_groups.front().wants_grant = true;
       with_identity(r);
       remember_client(r, request, *acct_session);
+      // The usual case: the Access-Request opened the session with a grant,
+      // which stands; only what the NAS says now (Framed-IP...) is new. No
+      // second decision, one UPDATE instead of a charge.
+      if (store_.attach_client(sid, user_name, r.origin.client, now)) {
+        log_->info("radius.acct.start nas={} session={} attached=true", nas.name, sid);
+        return response;
+      }
       charge(r, "start");
       return response;
     }

@@ -612,6 +612,46 @@ TEST_F(RadiusMikrotik, AccountingOnClosesTheNasSessions) {
   expect_ledger_consistent();
 }
 
+// The usual NAS: Access-Request with Acct-Session-Id, then Start. The
+// Start keeps the Access's grant (no second reservation, one UPDATE) and
+// records the NAS's details; a hotlined session's Start still asks for a
+// grant (a top-up may have come in between).
+TEST_F(RadiusMikrotik, StartAfterAccessKeepsItsGrantAndRecordsTheNasDetails) {
+  subscriber("jane", "janepw", 5000);
+  const std::string sid = "127.0.0.1/att-1";
+  ASSERT_EQ(radclient("auth", "User-Name = \"jane\"\nUser-Password = \"janepw\"\n"
+                              "Acct-Session-Id = \"att-1\"\nMessage-Authenticator = 0x00")
+                .code,
+            "Access-Accept");
+  EXPECT_EQ(held(sid), 20);
+  ASSERT_EQ(radclient("acct", "User-Name = \"jane\"\nAcct-Session-Id = \"att-1\"\nAcct-Status-Type = Start\n"
+                              "Framed-IP-Address = 10.9.8.7")
+                .code,
+            "Accounting-Response");
+  EXPECT_EQ(held(sid), 20);
+  EXPECT_EQ(query_long("SELECT count(*) FROM ledger WHERE kind = 'reserve' AND session_id = '" + sid + "'"), 1);
+  EXPECT_EQ(query_long("SELECT count(*) FROM charging_events WHERE session_id = '" + sid + "'"), 1);
+  EXPECT_EQ(query_text("SELECT (client_info ->> 'framed_ip') || ' ' || (client_info ->> 'user_name') || ' ' || "
+                       "(client_info ->> 'acct_session_id') FROM charging_sessions WHERE id = '" + sid + "'"),
+            "10.9.8.7 jane att-1");
+
+  // lena has no credit: her Access is hotlined (no grant); her Start is
+  // charged as an Initial, and after a top-up it gets a grant.
+  subscriber("lena", "lenapw", 0);
+  ASSERT_EQ(radclient("auth", "User-Name = \"lena\"\nUser-Password = \"lenapw\"\n"
+                              "Acct-Session-Id = \"att-2\"\nMessage-Authenticator = 0x00")
+                .code,
+            "Access-Accept");
+  db_->exec("UPDATE accounts SET balance = balance + 100 WHERE subscriber_id = (SELECT id FROM subscribers "
+            "WHERE external_id = 'lena'); INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after) "
+            "SELECT s.id, 'topup', 100, 'EUR', a.balance FROM subscribers s JOIN accounts a ON a.subscriber_id = s.id "
+            "WHERE s.external_id = 'lena'");
+  ASSERT_EQ(radclient("acct", "User-Name = \"lena\"\nAcct-Session-Id = \"att-2\"\nAcct-Status-Type = Start").code,
+            "Accounting-Response");
+  EXPECT_EQ(held("127.0.0.1/att-2"), 20);
+  expect_ledger_consistent();
+}
+
 TEST_F(RadiusMikrotik, NoCreditIsHotlinedByPolicy) {
   const Reply reply = radclient("auth", "User-Name = \"dave\"\nUser-Password = \"davepw\"\n"
                                         "Acct-Session-Id = \"hot-1\"\nMessage-Authenticator = 0x00");
