@@ -698,9 +698,18 @@ class ChargeTx {
         refused += (refused.size() > 1 ? "," : "") + std::to_string(r.rating_group);
     refused += "]";
     std::string released;
-    // An Event has no session: only its debits are applied.
+    // An Event has no session: only its debits are applied. A rating group
+    // that gets a new hold is not released: ocs_charge_apply replaces its
+    // reservation in place, with one ledger row for the difference (schema
+    // version 8).
+    const auto renewed = [&](std::uint32_t rg) {
+      for (const auto& r : d.reservations)
+        if (r.rating_group == rg) return true;
+      return false;
+    };
     if (!is_event())
-      for (std::uint32_t rg : d.released) released += (released.empty() ? "" : ",") + std::to_string(rg);
+      for (std::uint32_t rg : d.released)
+        if (!renewed(rg)) released += (released.empty() ? "" : ",") + std::to_string(rg);
     std::string close_reason = "NULL";
     if (!is_event() && d.session_closed)
       close_reason = c_.quote(kind() == RequestKind::Terminate ? std::string("terminate") : sql_name(kOutcomes, d.outcome));

@@ -138,8 +138,8 @@ TEST_F(ChargingStoreTest, UpdateChargesUsageAtTariffPriceAndRegrants) {
   EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'debit' AND amount = -102 AND balance_after = 9898 "
               "AND session_id = 's1' AND request_key = '1' AND rating_group = 10"),
             1);
-  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'release' AND amount = -200 AND request_key = '1'"), 1);
-  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind = 'reserve' AND amount = 200 AND request_key = '1'"), 1);
+  // The same hold again (200): renewed in place, no ledger row for it.
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE kind IN ('reserve', 'release') AND request_key = '1'"), 0);
   EXPECT_EQ(q("SELECT sum(money) FROM reservations WHERE session_id = 's1'"), 200);
   EXPECT_EQ(text("SELECT concat_ws(',', units, cost, total_octets, unit, currency, request_key, "
                  "extract(epoch FROM usage_start)::bigint) FROM usage_records WHERE session_id = 's1'"),
@@ -147,6 +147,29 @@ TEST_F(ChargingStoreTest, UpdateChargesUsageAtTariffPriceAndRegrants) {
   EXPECT_EQ(q("SELECT extract(epoch FROM last_seen)::bigint FROM charging_sessions WHERE id = 's1'"), 1709553660);
   EXPECT_EQ(q("SELECT extract(epoch FROM expires_at)::bigint FROM charging_sessions WHERE id = 's1'"),
             1709553660 + 1200);
+  expect_ledger_consistent();
+}
+
+TEST_F(ChargingStoreTest, RenewedHoldWritesOneLedgerRowForItsDifference) {
+  open("s1");  // 200 held
+  const auto held = [&] { return q("SELECT sum(money) FROM reservations WHERE session_id = 's1'"); };
+  const auto holds = [&](const std::string& key) {
+    return text("SELECT string_agg(kind || ' ' || amount, ',' ORDER BY id) FROM ledger "
+                "WHERE kind IN ('reserve', 'release') AND request_key = '" + key + "'");
+  };
+  // A smaller grant: one 'release' row with the decrease.
+  store_.charge(request(RequestKind::Update, "s1", "1", {rg(10, true, 1000, 20000)}), kNow + std::chrono::seconds(60));
+  const Money smaller = held();
+  ASSERT_GT(smaller, 0);
+  ASSERT_LT(smaller, 200);
+  EXPECT_EQ(holds("1"), "release " + std::to_string(smaller - 200));
+  // The default grant again: one 'reserve' row with the increase.
+  update("s1", "2", 1000, kNow + std::chrono::seconds(90));
+  EXPECT_EQ(held(), 200);
+  EXPECT_EQ(holds("2"), "reserve " + std::to_string(200 - smaller));
+  // Closing releases the whole hold in one row, as before.
+  terminate("s1", "3", 1000);
+  EXPECT_EQ(holds("3"), "release -200");
   expect_ledger_consistent();
 }
 
