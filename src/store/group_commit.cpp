@@ -15,6 +15,10 @@ struct GroupCommitStore::Waiter {
   /// StoreError (charge_batch answers each request; this is the rest).
   std::exception_ptr error;
   bool done = false;
+  /// Woken when done, or when it should lead the next batch: one waiter at
+  /// a time, not every thread (a batch's completion would otherwise wake
+  /// all workers, each to find nothing to do).
+  std::condition_variable wake;
 };
 
 GroupCommitStore::GroupCommitStore(ChargingStore& inner, std::size_t batch_max, std::size_t parallel)
@@ -33,7 +37,7 @@ ChargeResult GroupCommitStore::charge(const ChargeRequest& req, TimePoint now) {
       if (running_ < parallel_ && !queue_.empty())
         run_batch(lock);
       else
-        cv_.wait(lock);
+        self.wake.wait(lock);
     }
   }
   if (self.error) std::rethrow_exception(self.error);
@@ -48,6 +52,9 @@ void GroupCommitStore::run_batch(std::unique_lock<std::mutex>& lock) {
     queue_.pop_front();
   }
   ++running_;
+  // More waiting than this batch holds, and a slot still free: the next
+  // oldest waiter starts another batch at once.
+  if (!queue_.empty() && running_ < parallel_) queue_.front()->wake.notify_one();
   lock.unlock();
 
   std::vector<ChargeOutcome> outcomes;
@@ -77,18 +84,23 @@ void GroupCommitStore::run_batch(std::unique_lock<std::mutex>& lock) {
   }
 
   lock.lock();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (error)
-      batch[i]->error = error;
-    else
-      batch[i]->outcome = std::move(outcomes[i]);
-    batch[i]->done = true;
-  }
   --running_;
   ++stats_.batches;
   stats_.requests += batch.size();
   stats_.largest = std::max(stats_.largest, batch.size());
-  cv_.notify_all();
+  // A slot is free: the oldest waiter leads the next batch. Woken first, so
+  // that it is no longer in `batch` below (a Waiter lives on its caller's
+  // stack and may be gone once marked done).
+  if (!queue_.empty()) queue_.front()->wake.notify_one();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Waiter* w = batch[i];
+    if (error)
+      w->error = error;
+    else
+      w->outcome = std::move(outcomes[i]);
+    w->done = true;
+    w->wake.notify_one();  // under the lock: w cannot return before this
+  }
 }
 
 GroupCommitStore::Stats GroupCommitStore::stats() const {

@@ -71,7 +71,6 @@ class GroupCommitStore final : public ChargingStore {
   const std::size_t batch_max_;
   const std::size_t parallel_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Waiter*> queue_;  // waiting, in arrival order
   std::size_t running_ = 0;    // batches being charged
   Stats stats_;
