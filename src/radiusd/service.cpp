@@ -31,8 +31,6 @@ std::optional<std::uint64_t> to_u64(const std::optional<std::string>& s) {
 
 constexpr std::uint8_t kFramedIpAddress = 8;
 
-std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
-
 Packet reply_to(const Packet& request, std::uint8_t code) {
   Packet p;
   p.code = code;
@@ -258,15 +256,16 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   if (!volume && (up || down)) volume = up.value_or(0) + down.value_or(0);
   const auto duration = to_u64(cisco_avpair(request, "crb-duration"));
 
-  const store::ChargedUsage charged = store_.charged_usage(sid);
+  // The store charges them less what the session was already charged.
   UsageReport used;
-  used.amount.total_octets = minus(volume.value_or(0), charged.total_octets);
-  used.amount.seconds = minus(duration.value_or(0), charged.seconds);
+  used.amount.total_octets = volume.value_or(0);
+  used.amount.seconds = duration.value_or(0);
   auto req = charge_request(
       sid, "crb/" + std::to_string(volume.value_or(0)) + "/" + std::to_string(duration.value_or(0)),
       RequestKind::Update, nas, config_.rating_group);
   req.credit.rating_groups.front().wants_grant = true;
   req.credit.rating_groups.front().used.push_back(used);
+  req.running_totals = true;
   const store::ChargeResult r = charging_.charge(req, now_());
   if (r.status == store::ChargeStatus::UnknownSession) {
     log_->info("radius.crb.terminate nas={} session={} cause=invalid_session", nas.name, sid);
@@ -360,13 +359,16 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   const auto with_identity = [&](store::ChargeRequest& r) {
     if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
   };
-  const auto usage = [&](const store::ChargedUsage& c) {
+  // The running totals as reported: the store charges them less what the
+  // session was already charged, in the same round trip as the rest
+  // (ChargeRequest::running_totals).
+  const auto usage = [&] {
     const Totals t = totals_of(request);
     UsageReport u;
-    u.amount.input_octets = minus(t.input_octets, c.input_octets);
-    u.amount.output_octets = minus(t.output_octets, c.output_octets);
-    u.amount.total_octets = *u.amount.input_octets + *u.amount.output_octets;
-    u.amount.seconds = minus(t.seconds, c.seconds);
+    u.amount.input_octets = t.input_octets;
+    u.amount.output_octets = t.output_octets;
+    u.amount.total_octets = t.input_octets + t.output_octets;
+    u.amount.seconds = t.seconds;
     return u;
   };
   const auto charge = [&](store::ChargeRequest& r, const char* event) {
@@ -406,10 +408,10 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
     case acct_status::InterimUpdate: {
       auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
-      const store::ChargedUsage charged = store_.charged_usage(sid);
-      r.credit.rating_groups.front().used.push_back(usage(charged));
+      r.credit.rating_groups.front().used.push_back(usage());
+      r.running_totals = true;
       const store::ChargeResult res = charge(r, "interim");
-      if (res.status == store::ChargeStatus::Ok && !res.replayed && !charged.credit_exhausted &&
+      if (res.status == store::ChargeStatus::Ok && !res.replayed && !res.was_exhausted &&
           no_credit(res.decision.outcome)) {
         // The session had credit and has none left: only CoA/Disconnect can
         // tell the NAS (an Accounting-Response carries nothing).
@@ -428,11 +430,13 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // The totals are part of the key: a replayed Stop repeats them, while
       // a NAS that reuses an Acct-Session-Id after a reboot reports others.
       auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
-      r.credit.rating_groups.front().used.push_back(usage(store_.charged_usage(sid)));
+      r.credit.rating_groups.front().used.push_back(usage());
+      r.running_totals = true;
       if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
         auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);
         open.credit.rating_groups.front().used = r.credit.rating_groups.front().used;
+        open.running_totals = true;
         with_identity(open);
         if (charge(open, "stop_open").status == store::ChargeStatus::Ok) {
           r.credit.rating_groups.front().used.clear();

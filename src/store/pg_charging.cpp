@@ -389,6 +389,15 @@ struct Loaded {
   std::optional<SubscriberRow> subscriber;
   std::vector<Bucket> buckets;  // each with the units other sessions hold
   SessionState mine;            // this session's reservations, if it is open
+  /// A running-totals request: what the session id was already charged.
+  struct Charged {
+    std::uint64_t input_octets = 0;
+    std::uint64_t output_octets = 0;
+    std::uint64_t total_octets = 0;
+    std::uint64_t seconds = 0;
+    bool exhausted = false;
+  };
+  std::optional<Charged> charged;
 };
 
 /// Adds one row of ocs_charge_load to `l`; its columns start at `first`
@@ -436,9 +445,47 @@ void parse_row(Loaded& l, const pqxx::row& row, pqxx::row::size_type first) {
     l.owner_found = false;
   } else if (tag == "no_account") {
     l.no_account = col(1).as<std::int64_t>();
+  } else if (tag == "charged") {  // charged_sql, not ocs_charge_load
+    l.charged = Loaded::Charged{col(1).as<std::uint64_t>(), col(2).as<std::uint64_t>(), col(3).as<std::uint64_t>(),
+                                col(4).as<std::uint64_t>(), col(5).as<int>() != 0};
   } else {
     throw StoreError(StoreError::Kind::Schema, "ocs_charge_load returned a row tagged '" + std::string(tag) + "'");
   }
+}
+
+/// For a running-totals request, appended to its load: one row tagged
+/// 'charged' in ocs_charge_load's columns (after `prefix`, the batch's
+/// request position) with what the session id was already charged, and
+/// whether its credit_state is 'exhausted'. Read in the same statement as
+/// the load, so in the same round trip.
+std::string charged_sql(pqxx::connection& c, const std::string& session_id, const std::string& prefix) {
+  const std::string sid = c.quote(session_id);
+  return " UNION ALL SELECT " + prefix +
+         "'charged', coalesce(sum(input_octets), 0)::bigint, coalesce(sum(output_octets), 0)::bigint, "
+         "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0)::bigint, "
+         "coalesce(sum(seconds), 0)::bigint, "
+         "coalesce((SELECT (credit_state = 'exhausted')::int FROM charging_sessions WHERE id = " +
+         sid + "), 0)::bigint, NULL::bigint, NULL::text, NULL::text FROM usage_records WHERE session_id = " + sid;
+}
+
+std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
+
+/// A running-totals request's usage since what was charged
+/// (ChargeRequest::running_totals).
+CreditRequest since_charged(CreditRequest credit, const Loaded::Charged& c) {
+  for (auto& group : credit.rating_groups)
+    for (auto& used : group.used) {
+      auto& a = used.amount;
+      const bool directional = a.input_octets.has_value() || a.output_octets.has_value();
+      if (a.input_octets) a.input_octets = minus(*a.input_octets, c.input_octets);
+      if (a.output_octets) a.output_octets = minus(*a.output_octets, c.output_octets);
+      if (directional)
+        a.total_octets = a.input_octets.value_or(0) + a.output_octets.value_or(0);
+      else if (a.total_octets)
+        a.total_octets = minus(*a.total_octets, c.total_octets);
+      if (a.seconds) a.seconds = minus(*a.seconds, c.seconds);
+    }
+  return credit;
 }
 
 Loaded parse_loaded(const pqxx::result& rows) {
@@ -641,7 +688,8 @@ class ChargeTx {
     }
     return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load(" +
            c_.quote(sql_name(kRequestKinds, kind())) + ", " + c_.quote(req_.session_id) + ", " +
-           c_.quote(req_.request_key) + ", ARRAY[" + kinds + "]::text[], ARRAY[" + values + "]::text[])";
+           c_.quote(req_.request_key) + ", ARRAY[" + kinds + "]::text[], ARRAY[" + values + "]::text[])" +
+           (req_.running_totals ? charged_sql(c_, req_.session_id, "") : std::string());
   }
 
   Prepared decide(const Loaded& l, bool session_open) {
@@ -660,7 +708,14 @@ class ChargeTx {
     a.reserved_elsewhere = l.reserved_elsewhere;
     a.buckets = l.buckets;
     const SessionState none;
-    result.decision = evaluate(req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
+    std::optional<CreditRequest> since;
+    if (req_.running_totals) {
+      if (!l.charged) throw StoreError(StoreError::Kind::Internal, "running totals without the charged row");
+      since = since_charged(req_.credit, *l.charged);
+      result.was_exhausted = l.charged->exhausted;
+    }
+    result.decision =
+        evaluate(since ? *since : req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
     std::string apply = apply_sql(account, result);
     return Prepared{std::move(result), std::move(apply), account.subscriber_id};
   }
@@ -804,9 +859,12 @@ std::string load_batch_sql(pqxx::connection& c, std::span<const ChargeRequest> r
       add(id_values, c.quote(id.value));
     }
   }
+  std::string charged;
+  for (std::size_t n = 0; n < round.size(); ++n)
+    if (reqs[round[n]].running_totals) charged += charged_sql(c, reqs[round[n]].session_id, std::to_string(n + 1) + ", ");
   return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load_batch(ARRAY[" + kinds +
          "]::text[], ARRAY[" + sessions + "]::text[], ARRAY[" + keys + "]::text[], ARRAY[" + id_req +
-         "]::int[], ARRAY[" + id_kinds + "]::text[], ARRAY[" + id_values + "]::text[])";
+         "]::int[], ARRAY[" + id_kinds + "]::text[], ARRAY[" + id_values + "]::text[])" + charged;
 }
 
 /// One round of a batch in one transaction. Sets out[i] for every request

@@ -27,10 +27,9 @@ std::optional<T> opt(const pqxx::field& f) {
 }
 
 constexpr const char* kFindUser = "rad_find_user";
-constexpr const char* kChargedUsage = "rad_charged_usage";
 constexpr const char* kAttachClient = "rad_attach_client";
 
-// The two reads of every Access-Request and accounting packet: prepared
+// The user lookup of every Access-Request and the Start's update: prepared
 // once per connection (planning the four-way join cost more than running it).
 constexpr pg::NamedSql kStatements[] = {
     // The user, once per template of its policy for this vendor (or once
@@ -47,12 +46,6 @@ constexpr pg::NamedSql kStatements[] = {
      "LEFT JOIN radius_templates t ON t.policy_id = p.id AND t.vendor IN ($2, 'any') "
      "WHERE i.kind = 'username' AND i.value = $1 "
      "ORDER BY t.position, t.id"},
-    {kChargedUsage,
-     "SELECT coalesce(sum(input_octets), 0), coalesce(sum(output_octets), 0), "
-     "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0), "
-     "coalesce(sum(seconds), 0), "
-     "coalesce((SELECT credit_state = 'exhausted' FROM charging_sessions WHERE id = $1), false) "
-     "FROM usage_records WHERE session_id = $1"},
     // Accounting-Start of a session opened by its Access-Request.
     {kAttachClient,
      "UPDATE charging_sessions s SET client_info = s.client_info || jsonb_strip_nulls(jsonb_build_object("
@@ -93,9 +86,9 @@ std::vector<NasClient> PgRadiusStore::nas_clients() {
   });
 }
 
-// Both reads below are one prepared statement each, sent without
-// BEGIN/COMMIT (pqxx::nontransaction): one round trip, on every
-// Access-Request and accounting packet.
+// One prepared statement each, sent without BEGIN/COMMIT
+// (pqxx::nontransaction): one round trip. (What a session was already
+// charged is read by the charge itself: ChargeRequest::running_totals.)
 
 std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
   return guarded([&] {
@@ -129,25 +122,6 @@ std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name,
       for (const auto& t : rows)
         if (!t[17].is_null()) u.templates.push_back(RadiusTemplate{t[17].as<std::string>(), t[18].as<std::string>()});
       out = std::move(u);
-    });
-    return out;
-  });
-}
-
-ChargedUsage PgRadiusStore::charged_usage(const std::string& session_id) {
-  return guarded([&] {
-    ChargedUsage out;
-    run_transaction(pool_, [&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);
-      const auto rows = tx.exec_prepared(kChargedUsage, session_id);
-      if (rows.size() != 1) throw StoreError(StoreError::Kind::Internal, "charged usage: no row");
-      const auto& r = rows[0];
-      tx.commit();
-      out.input_octets = r[0].as<std::uint64_t>();
-      out.output_octets = r[1].as<std::uint64_t>();
-      out.total_octets = r[2].as<std::uint64_t>();
-      out.seconds = r[3].as<std::uint64_t>();
-      out.credit_exhausted = r[4].as<bool>();
     });
     return out;
   });

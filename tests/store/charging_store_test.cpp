@@ -173,6 +173,57 @@ TEST_F(ChargingStoreTest, RenewedHoldWritesOneLedgerRowForItsDifference) {
   expect_ledger_consistent();
 }
 
+// RADIUS reports running totals: the store charges them less what the
+// session was already charged, per direction, never below zero, read in the
+// charge's own round trip; alone and in a batch the same.
+TEST_F(ChargingStoreTest, RunningTotalsAreChargedLessWhatWasAlreadyCharged) {
+  const auto totals = [](const std::string& session, const std::string& key, std::uint64_t in, std::uint64_t out,
+                         std::optional<std::uint64_t> seconds = std::nullopt) {
+    auto req = request(RequestKind::Update, session, key, {rg(10, true)});
+    ocs::UsageReport u;
+    u.amount.input_octets = in;
+    u.amount.output_octets = out;
+    u.amount.total_octets = in + out;
+    u.amount.seconds = seconds;
+    req.credit.rating_groups.front().used.push_back(u);
+    req.running_totals = true;
+    return req;
+  };
+  const auto sums = [&](const std::string& session) {
+    return text("SELECT concat_ws(',', sum(input_octets), sum(output_octets), sum(total_octets), sum(cost)) "
+                "FROM usage_records WHERE session_id = '" + session + "'");
+  };
+  open("s1");
+  open("s2");
+  // Alone: 10000 + 20000 = 30 blocks; then +5000 in; then in went backwards
+  // (nothing) and +5000 out.
+  auto r = store_.charge(totals("s1", "1", 10000, 20000), kNow + std::chrono::seconds(60));
+  EXPECT_FALSE(r.was_exhausted);
+  ASSERT_EQ(r.decision.debits.size(), 1u);
+  EXPECT_EQ(r.decision.debits[0].cost, 60);
+  store_.charge(totals("s1", "2", 15000, 20000), kNow + std::chrono::seconds(70));
+  store_.charge(totals("s1", "3", 12000, 25000), kNow + std::chrono::seconds(80));
+  EXPECT_EQ(sums("s1"), "15000,25000,40000,80");
+  // The same totals again under a new key: nothing more.
+  r = store_.charge(totals("s1", "4", 15000, 25000), kNow + std::chrono::seconds(90));
+  EXPECT_TRUE(r.decision.debits.empty() || r.decision.debits[0].cost == 0);
+  EXPECT_EQ(sums("s1"), "15000,25000,40000,80");
+
+  // In batches: s2 gets the same three reports, one per batch, each next
+  // to a request of another session.
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> reports{{10000, 20000}, {15000, 20000}, {12000, 25000}};
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    std::vector<store::ChargeRequest> batch{totals("s2", "b" + std::to_string(i), reports[i].first, reports[i].second),
+                                            request(RequestKind::Update, "s1", "x" + std::to_string(i), {rg(10, true)})};
+    const auto out = store_.charge_batch(batch, kNow + std::chrono::seconds(100 + static_cast<int>(i)));
+    ASSERT_EQ(out.size(), 2u);
+    ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[0]));
+  }
+  EXPECT_EQ(sums("s2"), "15000,25000,40000,80");
+  EXPECT_EQ(balance(), 10000 - 80 - 80);
+  expect_ledger_consistent();
+}
+
 TEST_F(ChargingStoreTest, TerminateChargesReleasesEverythingAndCloses) {
   open("s1");
   update("s1", "1", 50500);

@@ -14,12 +14,11 @@ class PgRadiusStore : public RadiusStore {
   /// of its Preparer) on each connection.
   explicit PgRadiusStore(ConnectionPool& pool);
 
-  /// Prepares the statements of the hot reads (names start with "rad_").
+  /// Prepares the statements of the hot paths (names start with "rad_").
   static void prepare_statements(pqxx::connection& c);
 
   std::vector<NasClient> nas_clients() override;
   std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) override;
-  ChargedUsage charged_usage(const std::string& session_id) override;
   bool attach_client(const std::string& session_id, const std::optional<std::string>& user_name,
                      const std::vector<std::pair<std::string, std::string>>& client, TimePoint now) override;
   std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;

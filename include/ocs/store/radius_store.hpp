@@ -60,18 +60,6 @@ struct RadiusUser {
   std::vector<RadiusTemplate> templates;
 };
 
-/// Octets and seconds already charged to a session (the sums of its usage
-/// records).
-struct ChargedUsage {
-  std::uint64_t input_octets = 0;
-  std::uint64_t output_octets = 0;
-  std::uint64_t total_octets = 0;
-  std::uint64_t seconds = 0;
-  /// The session's credit_state is 'exhausted' (refused or hotlined at its
-  /// last request).
-  bool credit_exhausted = false;
-};
-
 /// An open RADIUS session as CoA/Disconnect (RFC 5176) needs it: what
 /// identifies it to its NAS, and the NAS (its coa_port and secret).
 struct CoaSessionInfo {
@@ -94,7 +82,6 @@ class RadiusStore {
   /// The user with identity (username, `user_name`), its policy and the
   /// templates for `vendor`. nullopt when unknown.
   virtual std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) = 0;
-  virtual ChargedUsage charged_usage(const std::string& session_id) = 0;
   /// Accounting-Start of a session its Access-Request already opened with a
   /// grant: records what the NAS said (client_info: user_name,
   /// acct_session_id, framed_ip; see SessionOrigin::client) and last_seen,

@@ -76,6 +76,14 @@ struct ChargeRequest {
   std::vector<Identity> identities;
   SessionOrigin origin;
   CreditRequest credit;
+  /// RADIUS: the `used` amounts are the session's running totals (as
+  /// Accounting-Request and Cisco CRB report them), not the usage since the
+  /// last request. The store reads what the session id was already charged
+  /// (the sums of its usage records) in the charge's first round trip and
+  /// charges the difference, never below zero: input and output octets
+  /// each, their sum as the total; total octets alone when no direction is
+  /// given; seconds. Requests of one session must not run concurrently.
+  bool running_totals = false;
 };
 
 enum class ChargeStatus {
@@ -95,6 +103,10 @@ struct ChargeResult {
   /// The policy in force when the request was decided (answers need its
   /// result codes, portal URL and filter).
   Policy policy;
+  /// With running_totals: the session had been refused credit or hotlined
+  /// before this request (its credit_state was 'exhausted'). False on a
+  /// replay.
+  bool was_exhausted = false;
 };
 
 /// A session whose supervision timer ran out.
