@@ -453,19 +453,12 @@ void parse_row(Loaded& l, const pqxx::row& row, pqxx::row::size_type first) {
   }
 }
 
-/// For a running-totals request, appended to its load: one row tagged
-/// 'charged' in ocs_charge_load's columns (after `prefix`, the batch's
-/// request position) with what the session id was already charged, and
-/// whether its credit_state is 'exhausted'. Read in the same statement as
-/// the load, so in the same round trip.
+/// For a running-totals request, appended to its load: ocs_charged_usage's
+/// row (schema version 9), tagged 'charged', with what the session id was
+/// already charged, after `prefix` (the batch's request position). In the
+/// same statement as the load, so in the same round trip.
 std::string charged_sql(pqxx::connection& c, const std::string& session_id, const std::string& prefix) {
-  const std::string sid = c.quote(session_id);
-  return " UNION ALL SELECT " + prefix +
-         "'charged', coalesce(sum(input_octets), 0)::bigint, coalesce(sum(output_octets), 0)::bigint, "
-         "coalesce(sum(coalesce(total_octets, coalesce(input_octets, 0) + coalesce(output_octets, 0))), 0)::bigint, "
-         "coalesce(sum(seconds), 0)::bigint, "
-         "coalesce((SELECT (credit_state = 'exhausted')::int FROM charging_sessions WHERE id = " +
-         sid + "), 0)::bigint, NULL::bigint, NULL::text, NULL::text FROM usage_records WHERE session_id = " + sid;
+  return " UNION ALL SELECT " + prefix + "* FROM ocs_charged_usage(" + c.quote(session_id) + ")";
 }
 
 std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
