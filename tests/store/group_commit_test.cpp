@@ -108,12 +108,29 @@ ChargeRequest request(const std::string& session) {
 
 TimePoint at(int seconds) { return TimePoint{} + std::chrono::seconds(seconds); }
 
-/// Waits until `n` callers are queued behind the running batch (they have
-/// no other observable state); GroupCommitStore::stats() counts only
-/// finished batches, so this polls the threads' own flags.
 void wait_for(const std::function<bool()>& cond) {
   for (int i = 0; i < 500 && !cond(); ++i) std::this_thread::sleep_for(2ms);
   ASSERT_TRUE(cond());
+}
+
+/// Runs each of `calls` on a thread of its own while the batch of "s0" is
+/// blocked in the fake store, gives them time to queue behind it, then
+/// lets it finish and joins them all.
+void behind_a_blocked_batch(FakeStore& fake, GroupCommitStore& store, const std::vector<std::function<void()>>& calls) {
+  std::thread first([&] { EXPECT_EQ(store.charge(request("s0"), at(1)).subscriber, "s0"); });
+  fake.wait_first();
+  std::atomic<std::size_t> started{0};
+  std::vector<std::thread> threads;
+  for (const auto& call : calls)
+    threads.emplace_back([&started, &call] {
+      ++started;
+      call();
+    });
+  wait_for([&] { return started == calls.size(); });
+  std::this_thread::sleep_for(50ms);  // let them reach the queue
+  fake.release();
+  first.join();
+  for (auto& t : threads) t.join();
 }
 
 TEST(GroupCommitStore, LoneRequestIsChargedAloneWithItsOwnClock) {
@@ -130,55 +147,36 @@ TEST(GroupCommitStore, LoneRequestIsChargedAloneWithItsOwnClock) {
 TEST(GroupCommitStore, RequestsArrivingDuringABatchGoTogetherInTheNext) {
   FakeStore fake;
   GroupCommitStore store(fake, 32, 1);
-  std::thread first([&] { EXPECT_EQ(store.charge(request("s0"), at(1)).subscriber, "s0"); });
-  fake.wait_first();  // s0's batch is running and blocked
-
-  constexpr int kWaiting = 10;
-  std::atomic<int> started{0};
-  std::vector<std::thread> others;
+  constexpr std::size_t kWaiting = 10;
   std::vector<std::string> answers(kWaiting);
-  for (int i = 0; i < kWaiting; ++i) {
-    others.emplace_back([&, i] {
-      ++started;
-      answers[static_cast<std::size_t>(i)] = store.charge(request("s" + std::to_string(i + 1)), at(1 + i % 3)).subscriber;
+  std::vector<std::function<void()>> calls;
+  for (std::size_t i = 0; i < kWaiting; ++i)
+    calls.emplace_back([&, i] {
+      answers[i] = store.charge(request("s" + std::to_string(i + 1)), at(1 + static_cast<int>(i % 3))).subscriber;
     });
-  }
-  wait_for([&] { return started == kWaiting; });
-  std::this_thread::sleep_for(50ms);  // let them reach the queue
-  fake.release();
-  first.join();
-  for (auto& t : others) t.join();
+  behind_a_blocked_batch(fake, store, calls);
 
   ASSERT_EQ(fake.sizes, (std::vector<std::size_t>{1, kWaiting}));
   EXPECT_EQ(fake.clocks[1], at(3));  // the batch's clock: the latest of its requests'
-  for (int i = 0; i < kWaiting; ++i) EXPECT_EQ(answers[static_cast<std::size_t>(i)], "s" + std::to_string(i + 1));
+  for (std::size_t i = 0; i < kWaiting; ++i) EXPECT_EQ(answers[i], "s" + std::to_string(i + 1));
   const auto stats = store.stats();
   EXPECT_EQ(stats.batches, 2u);
   EXPECT_EQ(stats.requests, 1u + kWaiting);
-  EXPECT_EQ(stats.largest, static_cast<std::size_t>(kWaiting));
+  EXPECT_EQ(stats.largest, kWaiting);
 }
 
 TEST(GroupCommitStore, BatchesNeverExceedBatchMaxNorParallel) {
   FakeStore fake;
   GroupCommitStore store(fake, 4, 2);
-  std::thread first([&] { store.charge(request("s0"), at(1)); });
-  fake.wait_first();
   constexpr int kWaiting = 19;
-  std::atomic<int> started{0};
   std::atomic<int> right{0};
-  std::vector<std::thread> others;
-  for (int i = 0; i < kWaiting; ++i) {
-    others.emplace_back([&, i] {
-      ++started;
+  std::vector<std::function<void()>> calls;
+  for (int i = 0; i < kWaiting; ++i)
+    calls.emplace_back([&, i] {
       const std::string sid = "s" + std::to_string(i + 1);
       if (store.charge(request(sid), at(1)).subscriber == sid) ++right;
     });
-  }
-  wait_for([&] { return started == kWaiting; });
-  std::this_thread::sleep_for(50ms);
-  fake.release();
-  first.join();
-  for (auto& t : others) t.join();
+  behind_a_blocked_batch(fake, store, calls);
 
   EXPECT_EQ(right, kWaiting);
   std::size_t total = 0;
@@ -194,27 +192,18 @@ TEST(GroupCommitStore, BatchesNeverExceedBatchMaxNorParallel) {
 TEST(GroupCommitStore, AStoreErrorReachesOnlyItsCaller) {
   FakeStore fake;
   GroupCommitStore store(fake, 32, 1);
-  std::thread first([&] { store.charge(request("s0"), at(1)); });
-  fake.wait_first();
-  std::atomic<int> started{0};
   std::atomic<int> ok{0};
   std::atomic<int> invalid{0};
-  std::vector<std::thread> others;
-  for (const std::string sid : {"a", "fail", "b"}) {
-    others.emplace_back([&, sid] {
-      ++started;
+  std::vector<std::function<void()>> calls;
+  for (const std::string sid : {"a", "fail", "b"})
+    calls.emplace_back([&, sid] {
       try {
         if (store.charge(request(sid), at(1)).subscriber == sid) ++ok;
       } catch (const StoreError& e) {
         if (e.kind() == StoreError::Kind::Invalid) ++invalid;
       }
     });
-  }
-  wait_for([&] { return started == 3; });
-  std::this_thread::sleep_for(50ms);
-  fake.release();
-  first.join();
-  for (auto& t : others) t.join();
+  behind_a_blocked_batch(fake, store, calls);
   EXPECT_EQ(fake.sizes, (std::vector<std::size_t>{1, 3}));
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(invalid, 1);
@@ -223,26 +212,17 @@ TEST(GroupCommitStore, AStoreErrorReachesOnlyItsCaller) {
 TEST(GroupCommitStore, ABatchThatFailsAsAWholeFailsEachOfItsCallers) {
   FakeStore fake;
   GroupCommitStore store(fake, 32, 1);
-  std::thread first([&] { store.charge(request("s0"), at(1)); });
-  fake.wait_first();
-  std::atomic<int> started{0};
   std::atomic<int> failed{0};
-  std::vector<std::thread> others;
-  for (const std::string sid : {"a", "boom"}) {
-    others.emplace_back([&, sid] {
-      ++started;
+  std::vector<std::function<void()>> calls;
+  for (const std::string sid : {"a", "boom"})
+    calls.emplace_back([&, sid] {
       try {
         store.charge(request(sid), at(1));
       } catch (const std::runtime_error&) {
         ++failed;
       }
     });
-  }
-  wait_for([&] { return started == 2; });
-  std::this_thread::sleep_for(50ms);
-  fake.release();
-  first.join();
-  for (auto& t : others) t.join();
+  behind_a_blocked_batch(fake, store, calls);
   EXPECT_EQ(fake.sizes, (std::vector<std::size_t>{1, 2}));
   EXPECT_EQ(failed, 2);  // "a" shares the fate of its batch
 
