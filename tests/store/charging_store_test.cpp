@@ -2,11 +2,15 @@
 // the cent, and what replays and refusals leave untouched.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <variant>
 #include <vector>
+
+#include <pqxx/pqxx>
 
 #include "charging_fixture.hpp"
 #include "ocs/store/outcome_codec.hpp"
@@ -221,6 +225,46 @@ TEST_F(ChargingStoreTest, RunningTotalsAreChargedLessWhatWasAlreadyCharged) {
   }
   EXPECT_EQ(sums("s2"), "15000,25000,40000,80");
   EXPECT_EQ(balance(), 10000 - 80 - 80);
+  expect_ledger_consistent();
+}
+
+// Two running-totals reports of one session at once (two RADIUS daemons
+// behind one NAS): whichever gets the account lock second must see what the
+// first charged (schema 10), or the overlap is charged twice.
+TEST_F(ChargingStoreTest, ConcurrentRunningTotalsOfOneSessionAreChargedOnce) {
+  open("s1");
+  const auto report = [](const std::string& key, std::uint64_t in) {
+    auto req = request(RequestKind::Update, "s1", key, {rg(10, true)});
+    ocs::UsageReport u;
+    u.amount.input_octets = in;
+    u.amount.output_octets = 0;
+    u.amount.total_octets = in;
+    req.credit.rating_groups.front().used.push_back(u);
+    req.running_totals = true;
+    return req;
+  };
+  {
+    // Both requests start (and take their statement's snapshot) while the
+    // account is locked, then queue for the lock.
+    pqxx::connection blocker(db_.dsn());
+    pqxx::work tx(blocker);
+    tx.exec("SELECT 1 FROM accounts WHERE subscriber_id = 1 FOR UPDATE");
+    std::thread a([&] { store_.charge(report("a", 10000), kNow + std::chrono::seconds(60)); });
+    std::thread b([&] { store_.charge(report("b", 12000), kNow + std::chrono::seconds(60)); });
+    for (int i = 0; i < 500 && q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                  "AND datname = current_database()") < 2;
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"),
+              2);
+    tx.abort();
+    a.join();
+    b.join();
+  }
+  // 12000 octets reported in all, whichever came first.
+  EXPECT_EQ(q("SELECT sum(input_octets) FROM usage_records WHERE session_id = 's1'"), 12000);
+  EXPECT_EQ(balance(), 10000 - 24);
   expect_ledger_consistent();
 }
 
