@@ -359,18 +359,17 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   const auto with_identity = [&](store::ChargeRequest& r) {
     if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
   };
+  const Totals totals = totals_of(request);
+  const std::string totals_key = std::to_string(totals.input_octets) + "/" + std::to_string(totals.output_octets) +
+                                 "/" + std::to_string(totals.seconds);
   // The running totals as reported: the store charges them less what the
   // session was already charged, in the same round trip as the rest
   // (ChargeRequest::running_totals).
-  const auto usage = [&] {
-    const Totals t = totals_of(request);
-    UsageReport u;
-    u.amount.input_octets = t.input_octets;
-    u.amount.output_octets = t.output_octets;
-    u.amount.total_octets = t.input_octets + t.output_octets;
-    u.amount.seconds = t.seconds;
-    return u;
-  };
+  UsageReport usage;
+  usage.amount.input_octets = totals.input_octets;
+  usage.amount.output_octets = totals.output_octets;
+  usage.amount.total_octets = totals.input_octets + totals.output_octets;
+  usage.amount.seconds = totals.seconds;
   const auto charge = [&](store::ChargeRequest& r, const char* event) {
     const store::ChargeResult res = charging_.charge(r, now);
     log_->info("radius.acct.{} nas={} session={} key={} status={} outcome={} cost={} replayed={}", event, nas.name,
@@ -378,10 +377,6 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
                res.decision.total_cost(), res.replayed);
     return res;
   };
-
-  const Totals totals = totals_of(request);
-  const std::string totals_key = std::to_string(totals.input_octets) + "/" + std::to_string(totals.output_octets) +
-                                 "/" + std::to_string(totals.seconds);
 
   switch (*status) {
     case acct_status::Start: {
@@ -408,7 +403,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
     case acct_status::InterimUpdate: {
       auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
-      r.credit.rating_groups.front().used.push_back(usage());
+      r.credit.rating_groups.front().used.push_back(usage);
       r.running_totals = true;
       const store::ChargeResult res = charge(r, "interim");
       if (res.status == store::ChargeStatus::Ok && !res.replayed && !res.was_exhausted &&
@@ -430,7 +425,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // The totals are part of the key: a replayed Stop repeats them, while
       // a NAS that reuses an Acct-Session-Id after a reboot reports others.
       auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
-      r.credit.rating_groups.front().used.push_back(usage());
+      r.credit.rating_groups.front().used.push_back(usage);
       r.running_totals = true;
       if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
