@@ -1,6 +1,7 @@
 // Group commit for front-ends whose threads charge one request at a time
-// (ocs-radiusd: a worker thread handles a packet from start to finish, with
-// reads before and after its charge). Requests that arrive while others
+// (ocs-radiusd: a worker thread handles a packet from start to finish, its
+// charge one step among others, such as the user lookup before it).
+// Requests that arrive while others
 // are being charged wait, and go together in the next charge_batch of the
 // wrapped store: one transaction, two round trips and one WAL flush for
 // many requests, instead of one each, and no answer before the commit.
