@@ -88,14 +88,17 @@ int bind_probe(int family, int port) {
   return result;
 }
 
-// Whether some socket listens on TCP `port`, from /proc/net/tcp{,6}: unlike
-// a test connection this leaves no "connection closed before CER" error in
-// the daemon's log. nullopt when /proc is not available.
+// Whether some socket listens on IPv4 TCP `port`, from /proc/net/tcp:
+// unlike a test connection this leaves no "connection closed before CER"
+// error in the daemon's log. nullopt when /proc is not available. IPv4 only:
+// the tests connect to 127.0.0.1, and freeDiameter opens its IPv4 and IPv6
+// listeners one after the other; counting the IPv6 one was once followed
+// by "connection refused" on 127.0.0.1 (CI, BaselineTest).
 std::optional<bool> listening(int port) {
   char want[8];
   std::snprintf(want, sizeof want, ":%04X", static_cast<unsigned>(port));
   bool any_file = false;
-  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+  for (const char* path : {"/proc/net/tcp"}) {
     std::ifstream f(path);
     if (!f) continue;
     any_file = true;
