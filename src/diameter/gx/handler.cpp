@@ -2,27 +2,9 @@
 
 #include <chrono>
 
+#include "../store_answer.hpp"
+
 namespace ocs::gx {
-
-namespace {
-const char* type_letter(std::optional<std::uint32_t> t) {
-  if (!t) return "?";
-  switch (*t) {
-    case 1: return "I";
-    case 2: return "U";
-    case 3: return "T";
-    default: return "?";
-  }
-}
-
-std::uint32_t code_for(const store::StoreError& e) {
-  switch (e.kind()) {
-    case store::StoreError::Kind::Unavailable: return gy::kTooBusy;
-    case store::StoreError::Kind::Invalid: return gy::kInvalidAvpValue;
-    default: return gy::kUnableToComply;
-  }
-}
-}  // namespace
 
 Cca Handler::decide(const Ccr& ccr, store::PolicyResult& result) {
   auto mapped = to_policy_request(ccr);
@@ -32,13 +14,9 @@ Cca Handler::decide(const Ccr& ccr, store::PolicyResult& result) {
     result = store_.decide(std::get<store::PolicyRequest>(mapped), now);  // committed here
     return to_cca(ccr, result);
   } catch (const store::StoreError& e) {
-    log_->error("gx session={} type={} number={}: store: {}", ccr.session_id, type_letter(ccr.request_type),
-                ccr.request_number.value_or(0), e.what());
-    Cca a;
-    a.result_code = code_for(e);
-    a.request_type = ccr.request_type.value_or(0);
-    a.request_number = ccr.request_number.value_or(0);
-    return a;
+    log_->error("gx session={} type={} number={}: store: {}", ccr.session_id,
+                fdx::request_type_letter(ccr.request_type), ccr.request_number.value_or(0), e.what());
+    return fdx::store_error_answer<Cca>(ccr, e);
   }
 }
 
@@ -55,7 +33,7 @@ void Handler::handle(msg** pmsg) noexcept {
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       log_->info("gx session={} type={} number={} subscriber={} result={} state={} policy={}{}{} took={:.1f}ms",
-                 ccr.session_id, type_letter(ccr.request_type), ccr.request_number.value_or(0),
+                 ccr.session_id, fdx::request_type_letter(ccr.request_type), ccr.request_number.value_or(0),
                  result.subscriber.empty() ? "-" : result.subscriber, cca.result_code,
                  to_string(result.decision.state), result.decision.release ? "-" : result.decision.policy.name,
                  result.changed ? " changed" : "", result.replayed ? " replay" : "", ms);

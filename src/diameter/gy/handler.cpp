@@ -7,29 +7,12 @@
 #include <variant>
 #include <vector>
 
+#include "../store_answer.hpp"
+
 namespace ocs::gy {
 
 namespace {
-const char* type_letter(std::optional<std::uint32_t> t) {
-  if (!t) return "?";
-  switch (*t) {
-    case 1: return "I";
-    case 2: return "U";
-    case 3: return "T";
-    case 4: return "E";
-    default: return "?";
-  }
-}
-
 TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()); }
-
-std::uint32_t code_for(const store::StoreError& e) {
-  switch (e.kind()) {
-    case store::StoreError::Kind::Unavailable: return kTooBusy;  // the client may try another server
-    case store::StoreError::Kind::Invalid: return kInvalidAvpValue;
-    default: return kUnableToComply;
-  }
-}
 }  // namespace
 
 /// One CCR of a batch, from its arrival to its answer.
@@ -51,13 +34,9 @@ Cca Handler::answer(const Ccr& ccr, const store::ChargeOutcome& outcome, std::st
     return to_cca(ccr, *result, options_);
   }
   const auto& e = std::get<store::StoreError>(outcome);
-  log_->error("gy session={} type={} number={}: store: {}", ccr.session_id, type_letter(ccr.request_type),
+  log_->error("gy session={} type={} number={}: store: {}", ccr.session_id, fdx::request_type_letter(ccr.request_type),
               ccr.request_number.value_or(0), e.what());
-  Cca a;
-  a.result_code = code_for(e);
-  a.request_type = ccr.request_type.value_or(0);
-  a.request_number = ccr.request_number.value_or(0);
-  return a;
+  return fdx::store_error_answer<Cca>(ccr, e);
 }
 
 void Handler::handle(msg** pmsg) noexcept {
@@ -145,7 +124,7 @@ void Handler::finish(Job& job) noexcept {
         rgs += (rgs.empty() ? "" : ",") + std::to_string(m.rating_group.value_or(options_.default_rating_group)) +
                ":" + std::to_string(m.result_code);
       log_->info("gy session={} type={} number={} subscriber={} result={} mscc=[{}]{}{} batch={} took={:.1f}ms",
-                 job.ccr.session_id, type_letter(job.ccr.request_type), job.ccr.request_number.value_or(0),
+                 job.ccr.session_id, fdx::request_type_letter(job.ccr.request_type), job.ccr.request_number.value_or(0),
                  job.subscriber.empty() ? "-" : job.subscriber, cca.result_code, rgs, job.replayed ? " replay" : "",
                  job.ccr.retransmission ? " T-flag" : "", job.batch, ms);
     }
