@@ -9,22 +9,8 @@ namespace ocs::store {
 
 namespace {
 
-template <typename Fn>
-auto guarded(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const StoreError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw StoreError(StoreError::Kind::Internal, e.what());
-  }
-}
-
-template <typename T>
-std::optional<T> opt(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<T>();
-}
+using pg::guarded;
+using pg::opt;
 
 constexpr const char* kFindUser = "rad_find_user";
 constexpr const char* kAttachClient = "rad_attach_client";
