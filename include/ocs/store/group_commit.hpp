@@ -15,9 +15,10 @@
 //
 // The thread that starts a batch runs it and hands every waiting caller its
 // own outcome; a caller's StoreError is thrown in its own thread, as charge()
-// would. Callers must not charge two requests of one session at the same
-// time (the RADIUS workers never do: one session, one worker); charge_batch
-// keeps the order of the requests of one subscriber.
+// would. Two requests of one session waiting at once (the RADIUS workers
+// never send them: one session, one worker) are charged one after the
+// other in the order they arrived: charge_batch never puts them in the same
+// round.
 #pragma once
 
 #include <condition_variable>

@@ -62,7 +62,9 @@ struct SessionOrigin {
   /// What the client said about the session, merged into
   /// charging_sessions.client_info in the same transaction when an Initial
   /// request opens it (RADIUS: user_name, acct_session_id, framed_ip, which
-  /// CoA/Disconnect needs). Keys are fixed names; values are stored as text.
+  /// CoA/Disconnect needs; a Start on a session its Access-Request opened
+  /// writes them with RadiusStore::attach_client instead). Keys are fixed
+  /// names; values are stored as text.
   std::vector<std::pair<std::string, std::string>> client;
 };
 
@@ -82,7 +84,9 @@ struct ChargeRequest {
   /// (the sums of its usage records) in the charge's first round trip and
   /// charges the difference, never below zero: input and output octets
   /// each, their sum as the total; total octets alone when no direction is
-  /// given; seconds. Requests of one session must not run concurrently.
+  /// given; seconds. The sums are read after the account lock (schema
+  /// version 10), so reports of one session charged at the same time (two
+  /// daemons behind one NAS) still charge each unit once.
   bool running_totals = false;
 };
 
