@@ -11,7 +11,7 @@
 //   (h) commit
 //
 // (a)-(d) are one round trip (ocs_charge_load, which begins the transaction),
-// (f)-(h) another (ocs_charge_apply and COMMIT); see ChargeTx. Every read in
+// (f)-(h) another (ocs_charge_apply_batch and COMMIT); see ChargeTx. Every read in
 // (c)-(d) comes after the lock, in a READ COMMITTED transaction, so it sees
 // everything earlier holders of the lock committed.
 #include "ocs/store/pg_store.hpp"
@@ -59,8 +59,8 @@ constexpr const char* kOpenSessions = "chg_open_sessions";
 using pg::NamedSql;
 
 // Times travel as Unix seconds: to_timestamp($n) in, extract(epoch ...) out.
-// A charge itself runs the functions of sql/migrations/0002_*.sql, as
-// rewritten by 0003_*.sql (see
+// A charge itself runs the functions of sql/migrations/ (ocs_charge_load,
+// ocs_charge_load_batch, ocs_charged_usage, ocs_charge_apply_batch; see
 // ChargeTx); these statements serve the plan and policy cache, expiry and
 // open_sessions.
 constexpr NamedSql kStatements[] = {
@@ -180,6 +180,29 @@ std::optional<TimePoint> opt_time(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return from_epoch(f.as<std::int64_t>());
 }
+
+/// `s` as a JSON string. PostgreSQL refuses what is not UTF-8 (as it refuses
+/// it in a quoted literal) and \u0000.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out + '"';
+}
+
+std::string json_string_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
 
 std::string holds_json(const std::vector<BucketUnits>& holds) {
   std::string json = "[";
@@ -322,7 +345,7 @@ Policy read_policy(pqxx::transaction_base& tx, std::int64_t policy_id) {
 // One charging transaction, in two round trips:
 //
 //   1. "BEGIN; SELECT * FROM ocs_charge_load(...)"   (a)-(d), the lock first
-//   2. "SELECT ocs_charge_apply(...); COMMIT"        (f)-(h)
+//   2. "SELECT ocs_charge_apply_batch(...); COMMIT"  (f)-(h)
 //
 // with (e), ocs::evaluate, in between. Both functions are documented in
 // sql/migrations/0002_charge_round_trips.sql (their bodies are now those of
@@ -335,8 +358,8 @@ Policy read_policy(pqxx::transaction_base& tx, std::int64_t policy_id) {
 // charge_once rolls it back on any error, and a failure of round trip 2
 // that loses the connection is an in-doubt commit.
 // ---------------------------------------------------------------------------
-constexpr const char* kEventRaceState = "OC001";   // ocs_charge_apply: key taken
-constexpr const char* kBucketGoneState = "OC002";  // ocs_charge_apply: bucket gone
+constexpr const char* kEventRaceState = "OC001";   // ocs_charge_apply_batch: key taken
+constexpr const char* kBucketGoneState = "OC002";  // ocs_charge_apply_batch: bucket gone
 
 /// Sends `sql` (one or more statements) as one simple query; the result of
 /// the last statement.
@@ -506,7 +529,8 @@ std::string opt_number(const std::optional<T>& n) {
   return n ? std::to_string(*n) : std::string("null");
 }
 
-/// The debits as ocs_charge_apply's p_debits: numbers and schema names only.
+/// The debits as an ocs_charge_apply_batch request's "debits": numbers and
+/// schema names only.
 std::string debits_json(const std::vector<Debit>& debits) {
   std::string json = "[";
   for (const auto& d : debits) {
@@ -522,7 +546,7 @@ std::string debits_json(const std::vector<Debit>& debits) {
   return json + "]";
 }
 
-/// The new reservations as ocs_charge_apply's p_reservations.
+/// The new reservations as an ocs_charge_apply_batch request's "reservations".
 std::string reservations_json(const std::vector<Reservation>& reservations) {
   std::string json = "[";
   for (const auto& r : reservations) {
@@ -584,14 +608,21 @@ class ChargingConfigCache {
 
 namespace {
 
-/// A request after (c)-(e): its answer, and the ocs_charge_apply call that
-/// writes its effects (empty when it writes nothing: a replay, an unknown
-/// session or user). `subscriber_id` is the account that call changes.
+/// A request after (c)-(e): its answer, and the element of
+/// ocs_charge_apply_batch's array that writes its effects (empty when it
+/// writes nothing: a replay, an unknown session or user). `subscriber_id` is
+/// the account it changes.
 struct Prepared {
   ChargeResult result;
   std::string apply;
   std::int64_t subscriber_id = 0;
 };
+
+/// The call that writes the requests whose elements `elements` joins with
+/// commas (sql/migrations/0011_charge_apply_batch.sql), without COMMIT.
+std::string apply_call(pqxx::connection& c, const std::string& elements) {
+  return "SELECT ocs_charge_apply_batch(" + c.quote("[" + elements + "]") + "::jsonb)";
+}
 
 /// The last round trip: the writes, then COMMIT. A statement error means
 /// nothing was committed (the COMMIT after it never ran, or failed); a lost
@@ -618,7 +649,7 @@ class ChargeTx {
   ChargeResult run() {
     Prepared p = prepare(parse_loaded(round_trip(c_, load_sql())));  // round trip 1: (a)-(d)
     if (p.apply.empty()) return end_read_only(std::move(p.result));
-    commit(c_, p.apply + "; COMMIT");  // round trip 2: (f)-(h)
+    commit(c_, apply_call(c_, p.apply) + "; COMMIT");  // round trip 2: (f)-(h)
     return std::move(p.result);
   }
 
@@ -709,7 +740,7 @@ class ChargeTx {
     }
     result.decision =
         evaluate(since ? *since : req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
-    std::string apply = apply_sql(account, result);
+    std::string apply = apply_json(account, result);
     return Prepared{std::move(result), std::move(apply), account.subscriber_id};
   }
 
@@ -731,25 +762,22 @@ class ChargeTx {
     return p;
   }
 
-  std::string quote_or_null(const std::string& s) const { return s.empty() ? "NULL" : c_.quote(s); }
-
-  /// ocs_charge_apply with every effect of the decision (without COMMIT).
-  std::string apply_sql(const Account& account, const ChargeResult& result) const {
+  /// This request's element of ocs_charge_apply_batch's array: every effect
+  /// of the decision.
+  std::string apply_json(const Account& account, const ChargeResult& result) const {
     const CreditDecision& d = result.decision;
     if (is_event() && !d.reservations.empty())
       throw StoreError(StoreError::Kind::Invalid, "an event request cannot hold a reservation");
     // The rating groups refused for lack of credit: a re-authorisation after
     // a top-up names them (policy rating_group_in_disconnect).
-    std::string refused = "[";
+    std::string refused;
     for (const auto& r : d.results)
       if (r.status == RgStatus::CreditLimitReached || r.status == RgStatus::Hotlined)
-        refused += (refused.size() > 1 ? "," : "") + std::to_string(r.rating_group);
-    refused += "]";
+        refused += (refused.empty() ? "" : ",") + std::to_string(r.rating_group);
     std::string released;
     // An Event has no session: only its debits are applied. A rating group
-    // that gets a new hold is not released: ocs_charge_apply replaces its
-    // reservation in place, with one ledger row for the difference (schema
-    // version 8).
+    // that gets a new hold is not released: its reservation is replaced in
+    // place, with one ledger row for the difference (schema version 8).
     const auto renewed = [&](std::uint32_t rg) {
       for (const auto& r : d.reservations)
         if (r.rating_group == rg) return true;
@@ -758,32 +786,34 @@ class ChargeTx {
     if (!is_event())
       for (std::uint32_t rg : d.released)
         if (!renewed(rg)) released += (released.empty() ? "" : ",") + std::to_string(rg);
-    std::string close_reason = "NULL";
+    std::string close_reason = "null";
     if (!is_event() && d.session_closed)
-      close_reason = c_.quote(kind() == RequestKind::Terminate ? std::string("terminate") : sql_name(kOutcomes, d.outcome));
-    const char* session_write = is_event() ? "NULL" : kind() == RequestKind::Initial ? "'open'" : "'touch'";
+      close_reason =
+          json_string(kind() == RequestKind::Terminate ? std::string("terminate") : sql_name(kOutcomes, d.outcome));
+    const char* session_write = is_event() ? "null" : kind() == RequestKind::Initial ? "\"open\"" : "\"touch\"";
     const auto& o = req_.origin;
     const std::int64_t expires = epoch(now_) + result.policy.effective_supervision_time();
-    return "SELECT ocs_charge_apply(" + number(account.subscriber_id) + ", " + c_.quote(account.currency) + ", " +
-           c_.quote(req_.session_id) + ", " + c_.quote(req_.request_key) + ", " +
-           c_.quote(sql_name(kRequestKinds, kind())) + ", " + session_write + ", " + c_.quote(o.protocol) + ", " +
-           c_.quote(std::string(d.credit_exhausted ? "exhausted" : "ok")) + ", " + quote_or_null(o.origin_host) +
-           ", " + quote_or_null(o.origin_realm) + ", " + quote_or_null(o.nas_address) + ", " +
-           number(epoch(now_)) + ", " + number(expires) + ", " + c_.quote(refused) + "::jsonb, " +
-           c_.quote(debits_json(d.debits)) + "::jsonb, ARRAY[" + released + "]::bigint[], " +
-           c_.quote(reservations_json(d.reservations)) + "::jsonb, " + close_reason + ", " +
-           c_.quote(encode_outcome(result)) + ")" + client_info_sql();
+    return "{\"subscriber\":" + number(account.subscriber_id) + ",\"currency\":" + json_string(account.currency) +
+           ",\"session\":" + json_string(req_.session_id) + ",\"key\":" + json_string(req_.request_key) +
+           ",\"kind\":" + json_string(sql_name(kRequestKinds, kind())) + ",\"session_write\":" + session_write +
+           ",\"protocol\":" + json_string(o.protocol) + ",\"credit_state\":\"" +
+           (d.credit_exhausted ? "exhausted" : "ok") + "\",\"origin_host\":" + json_string_or_null(o.origin_host) +
+           ",\"origin_realm\":" + json_string_or_null(o.origin_realm) +
+           ",\"nas_address\":" + json_string_or_null(o.nas_address) + ",\"now\":" + number(epoch(now_)) +
+           ",\"expires\":" + number(expires) + ",\"refused\":[" + refused + "],\"debits\":" +
+           debits_json(d.debits) + ",\"released\":[" + released + "],\"reservations\":" +
+           reservations_json(d.reservations) + ",\"close_reason\":" + close_reason +
+           ",\"outcome\":" + json_string(encode_outcome(result)) + ",\"client\":" + client_json() + "}";
   }
 
-  /// The client's session details, merged into client_info in the same
-  /// commit as the Initial that opens the session ("" when there are none).
-  std::string client_info_sql() const {
-    if (kind() != RequestKind::Initial || req_.origin.client.empty()) return "";
+  /// The client's session details, merged into client_info by the Initial
+  /// that opens the session (null when there are none).
+  std::string client_json() const {
+    if (kind() != RequestKind::Initial || req_.origin.client.empty()) return "null";
     std::string pairs;
     for (const auto& [key, value] : req_.origin.client)
-      pairs += (pairs.empty() ? "" : ", ") + c_.quote(key) + ", " + c_.quote(value) + "::text";
-    return "; UPDATE charging_sessions SET client_info = client_info || jsonb_build_object(" + pairs +
-           ") WHERE id = " + c_.quote(req_.session_id);
+      pairs += (pairs.empty() ? "" : ",") + json_string(key) + ":" + json_string(value);
+    return "{" + pairs + "}";
   }
 
   pqxx::connection& c_;
@@ -821,7 +851,7 @@ ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const
 //
 //   1. "BEGIN; SELECT * FROM ocs_charge_load_batch(...)"  every account
 //      locked in subscriber_id order, then (a)-(d) of each request
-//   2. "SELECT ocs_charge_apply(...); ...; COMMIT"        (f)-(h) of each
+//   2. "SELECT ocs_charge_apply_batch(...); COMMIT"        (f)-(h) of all
 //
 // with (e), ocs::evaluate, for each request in between: the same decisions
 // and writes as charge() request after request, because a round holds at
@@ -890,7 +920,7 @@ std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache&
               later.push_back(i);
               continue;
             }
-            apply += p.apply + "; ";
+            apply += (apply.empty() ? "" : ",") + p.apply;
           }
           answered.emplace_back(i, std::move(p.result));
         } catch (const StoreError& e) {
@@ -900,7 +930,7 @@ std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache&
       if (apply.empty())
         round_trip(c, "ROLLBACK");
       else
-        commit(c, apply + "COMMIT");  // 2
+        commit(c, apply_call(c, apply) + "; COMMIT");  // 2
     } catch (const pqxx::in_doubt_error&) {
       throw;
     } catch (const pqxx::broken_connection&) {

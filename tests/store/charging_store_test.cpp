@@ -717,6 +717,82 @@ TEST_F(ChargingStoreTest, OneFailingRequestDoesNotFailItsNeighbours) {
   expect_ledger_consistent(3);
 }
 
+// A round's writes are those of charge() on each request in turn, row for
+// row: the same scenario, in rounds for alice and carol and one request at a
+// time for two subscribers like them, leaves the same ledger rows (in order,
+// with balance_after), usage records, reservations, sessions and stored
+// answers. It has two rating groups, a bucket, a hold that shrinks, one
+// released without renewal, an event, closes and client details.
+TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
+  db_.exec("INSERT INTO subscribers (id, external_id, plan_id, status) VALUES (4, 'alice2', 1, 'active'), "
+           "(5, 'carol2', 1, 'active');"
+           "INSERT INTO subscriber_identities (subscriber_id, kind, value) VALUES (4, 'msisdn', '491700000004'), "
+           "(5, 'msisdn', '491700000005');"
+           "INSERT INTO accounts (subscriber_id, currency, balance) VALUES (4, 'EUR', 10000), (5, 'EUR', 10000);"
+           "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) VALUES "
+           "(4, 'topup', 10000, 'EUR', 10000, 'open-4'), (5, 'topup', 10000, 'EUR', 10000, 'open-5');"
+           "INSERT INTO buckets (id, subscriber_id, rating_group, unit_family, initial_units, remaining) VALUES "
+           "(1, 1, 10, 'octets', 50000, 50000), (2, 4, 10, 'octets', 50000, 50000)");
+  const auto scenario = [](const std::string& tag, const std::string& first, const std::string& second) {
+    auto opening = request(RequestKind::Initial, tag + "s1", "0", {rg(10, true), rg(20, true)}, {msisdn(first)});
+    opening.origin.client = {{"user_name", "u\"1\\"}, {"framed_ip", "10.0.0.7"}};
+    return std::vector<std::vector<ChargeRequest>>{
+        {opening, request(RequestKind::Initial, tag + "s2", "0", {rg(10, true)}, {msisdn(second)})},
+        {request(RequestKind::Update, tag + "s1", "1", {rg(10, true, 70500), rg(20, false)}),
+         request(RequestKind::Update, tag + "s2", "1", {rg(10, false, 1000)})},
+        {request(RequestKind::Event, tag + "ev", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(second)}),
+         request(RequestKind::Update, tag + "s1", "2", {rg(10, true, 20000, 3000)}),
+         request(RequestKind::Terminate, tag + "s2", "2", {rg(10, false, 0)})},
+        {request(RequestKind::Terminate, tag + "s1", "3", {rg(10, false, 2500)})},
+    };
+  };
+  for (const auto& round : scenario("b-", kAlice, kCarol)) {
+    const auto out = store_.charge_batch(round, kNow + std::chrono::seconds(60));
+    for (const auto& o : out) ok(o);
+  }
+  for (const auto& round : scenario("q-", "491700000004", "491700000005"))
+    for (const auto& req : round) store_.charge(req, kNow + std::chrono::seconds(60));
+
+  const auto rows = [&](int subscriber) {
+    const std::string sub = std::to_string(subscriber);
+    const auto all = [&](const std::string& sql) {
+      pqxx::connection c(db_.dsn());
+      pqxx::read_transaction tx(c);
+      std::string out;
+      for (const auto& row : tx.exec(sql)) {
+        for (const auto& f : row) out += std::string(f.is_null() ? "-" : f.c_str()) + " ";
+        out += "\n";
+      }
+      return out;
+    };
+    const std::string name = "regexp_replace(session_id, '^[bq]-', '')";
+    return all("SELECT kind, amount, balance_after, " + name + ", request_key, rating_group FROM ledger "
+               "WHERE subscriber_id = " + sub + " AND reference IS NULL ORDER BY id") +
+           all("SELECT " + name + ", request_key, rating_group, unit, units, total_octets, cost, bucket_units "
+               "FROM usage_records WHERE subscriber_id = " + sub + " ORDER BY id") +
+           all("SELECT " + name + ", rating_group, granted_units, money, bucket_holds FROM reservations "
+               "WHERE subscriber_id = " + sub + " ORDER BY 1, 2") +
+           all("SELECT regexp_replace(id, '^[bq]-', ''), state, credit_state, close_reason, last_request_key, "
+               "client_info FROM charging_sessions WHERE subscriber_id = " + sub + " ORDER BY 1") +
+           // The stored answers, but for who the subscriber is and the bucket ids.
+           all("SELECT " + name + ", request_key, kind, regexp_replace(outcome, "
+               "'(subscriber_id|subscriber|bucket_hold|bucket_use)=[^\n]*', '', 'g') FROM charging_events "
+               "WHERE subscriber_id = " + sub + " ORDER BY 1, 2") +
+           all("SELECT balance FROM accounts WHERE subscriber_id = " + sub) +
+           all("SELECT remaining FROM buckets WHERE subscriber_id = " + sub);
+  };
+  const auto alice = rows(1);
+  EXPECT_EQ(alice, rows(4));
+  EXPECT_EQ(rows(3), rows(5));
+  // The scenario did what it is meant to exercise.
+  EXPECT_NE(alice.find("release"), std::string::npos) << alice;
+  EXPECT_NE(alice.find("u\\\"1\\\\"), std::string::npos) << alice;
+  EXPECT_LT(q("SELECT remaining FROM buckets WHERE id = 1"), 50000);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE subscriber_id = 3 AND kind = 'debit'"), 2);
+  expect_ledger_consistent(1);
+  expect_ledger_consistent(3);
+}
+
 // charge_batch returns only what is committed: another connection sees the
 // stored answer of every request it answered, the moment it returns.
 TEST_F(ChargingStoreTest, BatchAnswersAreCommittedWhenReturned) {

@@ -43,8 +43,8 @@ class PgChargingStore : public ChargingStore {
   ChargeResult charge(const ChargeRequest& req, TimePoint now) override;
 
   /// The requests of `reqs` in as few transactions as their order allows,
-  /// each in two round trips and one commit (schema version 6's
-  /// ocs_charge_load_batch, then every ocs_charge_apply and COMMIT). A
+  /// each in two round trips and one commit (ocs_charge_load_batch, then
+  /// one ocs_charge_apply_batch for all of them and COMMIT). A
   /// transaction holds at most one request per session and one writing
   /// request per subscriber; the others follow in the next one, so the
   /// answers and effects are those of charge() on each request in order.
