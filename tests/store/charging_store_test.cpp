@@ -721,8 +721,11 @@ TEST_F(ChargingStoreTest, OneFailingRequestDoesNotFailItsNeighbours) {
 // row: the same scenario, in rounds for alice and carol and one request at a
 // time for two subscribers like them, leaves the same ledger rows (in order,
 // with balance_after), usage records, reservations, sessions and stored
-// answers. It has two rating groups, a bucket, a hold that shrinks, one
-// released without renewal, an event, closes and client details.
+// answers. It has two rating groups, two buckets, a hold that shrinks, one
+// released without renewal, a second session of one subscriber (the first
+// one's holds are held elsewhere), an event, closes and client details.
+// Both the writes (ocs_charge_apply_batch) and the reads
+// (ocs_charge_load_batch against ocs_charge_load) are compared.
 TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
   db_.exec("INSERT INTO subscribers (id, external_id, plan_id, status) VALUES (4, 'alice2', 1, 'active'), "
            "(5, 'carol2', 1, 'active');"
@@ -732,18 +735,28 @@ TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
            "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) VALUES "
            "(4, 'topup', 10000, 'EUR', 10000, 'open-4'), (5, 'topup', 10000, 'EUR', 10000, 'open-5');"
            "INSERT INTO buckets (id, subscriber_id, rating_group, unit_family, initial_units, remaining) VALUES "
-           "(1, 1, 10, 'octets', 50000, 50000), (2, 4, 10, 'octets', 50000, 50000)");
+           "(1, 1, 10, 'octets', 200000, 200000), (2, 4, 10, 'octets', 200000, 200000);"
+           // Consumed first: it ends sooner.
+           "INSERT INTO buckets (id, subscriber_id, rating_group, unit_family, initial_units, remaining, valid_until) "
+           "VALUES (3, 1, NULL, 'octets', 30000, 30000, '2030-01-01'), (4, 4, NULL, 'octets', 30000, 30000, '2030-01-01')");
   const auto scenario = [](const std::string& tag, const std::string& first, const std::string& second) {
     auto opening = request(RequestKind::Initial, tag + "s1", "0", {rg(10, true), rg(20, true)}, {msisdn(first)});
     opening.origin.client = {{"user_name", "u\"1\\"}, {"framed_ip", "10.0.0.7"}};
+    // Every round has one request of each subscriber, so none waits for a
+    // round of its own (which would be charged alone).
     return std::vector<std::vector<ChargeRequest>>{
         {opening, request(RequestKind::Initial, tag + "s2", "0", {rg(10, true)}, {msisdn(second)})},
         {request(RequestKind::Update, tag + "s1", "1", {rg(10, true, 70500), rg(20, false)}),
          request(RequestKind::Update, tag + "s2", "1", {rg(10, false, 1000)})},
-        {request(RequestKind::Event, tag + "ev", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(second)}),
-         request(RequestKind::Update, tag + "s1", "2", {rg(10, true, 20000, 3000)}),
+        // The first subscriber's second session: what s1 holds is held elsewhere.
+        {request(RequestKind::Initial, tag + "s3", "0", {rg(10, true)}, {msisdn(first)}),
+         request(RequestKind::Event, tag + "ev", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(second)})},
+        {request(RequestKind::Update, tag + "s1", "2", {rg(10, true, 20000, 3000)}),
          request(RequestKind::Terminate, tag + "s2", "2", {rg(10, false, 0)})},
-        {request(RequestKind::Terminate, tag + "s1", "3", {rg(10, false, 2500)})},
+        {request(RequestKind::Terminate, tag + "s1", "3", {rg(10, false, 2500)}),
+         request(RequestKind::Initial, tag + "s4", "0", {rg(10, true)}, {msisdn(second)})},
+        {request(RequestKind::Terminate, tag + "s3", "1", {rg(10, false, 100)}),
+         request(RequestKind::Terminate, tag + "s4", "1", {rg(10, false, 100)})},
     };
   };
   for (const auto& round : scenario("b-", kAlice, kCarol)) {
@@ -779,7 +792,7 @@ TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
                "'(subscriber_id|subscriber|bucket_hold|bucket_use)=[^\n]*', '', 'g') FROM charging_events "
                "WHERE subscriber_id = " + sub + " ORDER BY 1, 2") +
            all("SELECT balance FROM accounts WHERE subscriber_id = " + sub) +
-           all("SELECT remaining FROM buckets WHERE subscriber_id = " + sub);
+           all("SELECT remaining FROM buckets WHERE subscriber_id = " + sub + " ORDER BY id");
   };
   const auto alice = rows(1);
   EXPECT_EQ(alice, rows(4));
@@ -787,8 +800,9 @@ TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
   // The scenario did what it is meant to exercise.
   EXPECT_NE(alice.find("release"), std::string::npos) << alice;
   EXPECT_NE(alice.find("u\\\"1\\\\"), std::string::npos) << alice;
-  EXPECT_LT(q("SELECT remaining FROM buckets WHERE id = 1"), 50000);
-  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE subscriber_id = 3 AND kind = 'debit'"), 2);
+  EXPECT_LT(q("SELECT remaining FROM buckets WHERE id = 1"), 200000);
+  EXPECT_EQ(q("SELECT remaining FROM buckets WHERE id = 3"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE subscriber_id = 3 AND kind = 'debit'"), 3);
   expect_ledger_consistent(1);
   expect_ledger_consistent(3);
 }
