@@ -34,20 +34,26 @@
 ---------------------------------------------------------------------------
 CREATE FUNCTION ocs_batch_owners(p_kinds text[], p_sessions text[], p_id_req int[],
                                  p_id_kinds text[], p_id_values text[])
-RETURNS bigint[] LANGUAGE sql STABLE AS $$
-  SELECT coalesce(array_agg(x.sub ORDER BY x.r), '{}'::bigint[])
-    FROM (SELECT g.r,
-                 CASE WHEN p_kinds[g.r] IN ('update', 'terminate')
-                      THEN (SELECT s.subscriber_id FROM charging_sessions s WHERE s.id = p_sessions[g.r])
-                      ELSE (SELECT si.subscriber_id
-                              FROM unnest(p_id_req, p_id_kinds, p_id_values) WITH ORDINALITY
-                                     AS k(req, kind, value, n)
-                              JOIN subscriber_identities si ON si.kind = k.kind AND si.value = k.value
-                             WHERE k.req = g.r
-                             ORDER BY k.n LIMIT 1)
-                 END AS sub
-            FROM generate_subscripts(p_kinds, 1) AS g(r)) x
-$$;
+RETURNS bigint[] LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+SET jit = off
+AS $$
+BEGIN
+  -- PL/pgSQL, not SQL: a SQL function's query is planned at every call.
+  RETURN (
+    SELECT coalesce(array_agg(x.sub ORDER BY x.r), '{}'::bigint[])
+      FROM (SELECT g.r,
+                   CASE WHEN p_kinds[g.r] IN ('update', 'terminate')
+                        THEN (SELECT s.subscriber_id FROM charging_sessions s WHERE s.id = p_sessions[g.r])
+                        ELSE (SELECT si.subscriber_id
+                                FROM unnest(p_id_req, p_id_kinds, p_id_values) WITH ORDINALITY
+                                       AS k(req, kind, value, n)
+                                JOIN subscriber_identities si ON si.kind = k.kind AND si.value = k.value
+                               WHERE k.req = g.r
+                               ORDER BY k.n LIMIT 1)
+                   END AS sub
+              FROM generate_subscripts(p_kinds, 1) AS g(r)) x);
+END $$;
 
 ---------------------------------------------------------------------------
 -- ocs_charge_load_batch: the same arguments and rows as version 6.
