@@ -723,7 +723,8 @@ TEST_F(ChargingStoreTest, OneFailingRequestDoesNotFailItsNeighbours) {
 // with balance_after), usage records, reservations, sessions and stored
 // answers. It has two rating groups, two buckets, a hold that shrinks, one
 // released without renewal, a second session of one subscriber (the first
-// one's holds are held elsewhere), an event, closes and client details.
+// one's holds are held elsewhere, with little money), an event, closes and
+// client details.
 // Both the writes (ocs_charge_apply_batch) and the reads
 // (ocs_charge_load_batch against ocs_charge_load) are compared.
 TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
@@ -738,20 +739,29 @@ TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
            "(1, 1, 10, 'octets', 200000, 200000), (2, 4, 10, 'octets', 200000, 200000);"
            // Consumed first: it ends sooner.
            "INSERT INTO buckets (id, subscriber_id, rating_group, unit_family, initial_units, remaining, valid_until) "
-           "VALUES (3, 1, NULL, 'octets', 30000, 30000, '2030-01-01'), (4, 4, NULL, 'octets', 30000, 30000, '2030-01-01')");
+           "VALUES (3, 1, NULL, 'octets', 30000, 30000, '2030-01-01'), (4, 4, NULL, 'octets', 30000, 30000, '2030-01-01');"
+           // Little money, so that what other sessions hold limits a grant.
+           "UPDATE accounts SET balance = 600 WHERE subscriber_id IN (1, 4);"
+           "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) VALUES "
+           "(1, 'adjustment', -9400, 'EUR', 600, 'tight-1'), (4, 'adjustment', -9400, 'EUR', 600, 'tight-4')");
   const auto scenario = [](const std::string& tag, const std::string& first, const std::string& second) {
+    RatingGroupRequest one_event = rg(20, true);  // an event used, the next one held
+    one_event.used.emplace_back();
+    one_event.used.back().amount.events = 1;
     auto opening = request(RequestKind::Initial, tag + "s1", "0", {rg(10, true), rg(20, true)}, {msisdn(first)});
     opening.origin.client = {{"user_name", "u\"1\\"}, {"framed_ip", "10.0.0.7"}};
     // Every round has one request of each subscriber, so none waits for a
     // round of its own (which would be charged alone).
     return std::vector<std::vector<ChargeRequest>>{
         {opening, request(RequestKind::Initial, tag + "s2", "0", {rg(10, true)}, {msisdn(second)})},
-        {request(RequestKind::Update, tag + "s1", "1", {rg(10, true, 70500), rg(20, false)}),
+        {request(RequestKind::Update, tag + "s1", "1", {rg(10, true, 70500), one_event}),
          request(RequestKind::Update, tag + "s2", "1", {rg(10, false, 1000)})},
         // The first subscriber's second session: what s1 holds is held elsewhere.
         {request(RequestKind::Initial, tag + "s3", "0", {rg(10, true)}, {msisdn(first)}),
          request(RequestKind::Event, tag + "ev", "0", {rg(20, false, std::nullopt, 2)}, {msisdn(second)})},
-        {request(RequestKind::Update, tag + "s1", "2", {rg(10, true, 20000, 3000)}),
+        // A grant of up to ten events, limited by the money s3 holds (not by
+        // what s1 itself holds).
+        {request(RequestKind::Update, tag + "s1", "2", {rg(10, true, 20000, 3000), rg(20, true, std::nullopt, 10)}),
          request(RequestKind::Terminate, tag + "s2", "2", {rg(10, false, 0)})},
         {request(RequestKind::Terminate, tag + "s1", "3", {rg(10, false, 2500)}),
          request(RequestKind::Initial, tag + "s4", "0", {rg(10, true)}, {msisdn(second)})},
