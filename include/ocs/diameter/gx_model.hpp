@@ -49,18 +49,11 @@ struct UsageMonitoring {
   std::optional<std::uint64_t> output_octets;
 };
 
-struct Ccr {
-  std::string session_id;
-  std::string origin_host;
-  std::string origin_realm;
-  std::optional<std::uint32_t> request_type;
-  std::optional<std::uint32_t> request_number;
-  std::vector<gy::SubscriptionId> subscription_ids;
+struct Ccr : gy::CcrHeader {
   std::vector<UsageMonitoring> usage;
   /// Supported-Features {Feature-List-ID, Feature-List} of the client.
   std::optional<std::uint32_t> feature_list_id;
   std::optional<std::uint32_t> feature_list;
-  bool retransmission = false;
 };
 
 /// What to install, as the wire carries it (CCA or RAR).

@@ -58,18 +58,23 @@ struct CcrMscc {
   std::optional<std::uint32_t> reporting_reason;
 };
 
-struct Ccr {
+/// What every credit-control request carries (RFC 4006 3.1), Gy's and Gx's
+/// alike; gy::read_ccr_header reads it for both.
+struct CcrHeader {
   std::string session_id;
   std::string origin_host;
   std::string origin_realm;
   std::optional<std::uint32_t> request_type;
   std::optional<std::uint32_t> request_number;
-  std::optional<std::uint32_t> requested_action;
   std::vector<SubscriptionId> subscription_ids;
-  std::vector<CcrMscc> mscc;
-  std::optional<std::uint32_t> termination_cause;
   /// The T flag: the client says this may be a retransmission.
   bool retransmission = false;
+};
+
+struct Ccr : CcrHeader {
+  std::optional<std::uint32_t> requested_action;
+  std::vector<CcrMscc> mscc;
+  std::optional<std::uint32_t> termination_cause;
 };
 
 inline constexpr std::uint32_t kSuccess = 2001;

@@ -157,26 +157,15 @@ Dict Dict::resolve() {
 
 Ccr read_ccr(msg* request, const Dict& /*d*/) {
   Ccr c;
-  c.retransmission = (fdx::header(request)->msg_flags & CMD_FLAG_RETRANSMIT) != 0;
+  gy::read_ccr_flags(request, c);
   fdx::for_each_child(request, [&](avp* a) {
+    if (gy::read_ccr_header(a, c)) return;
     const avp_hdr* h = fdx::header(a);
-    if (vendor_of(h) == kVendor3gpp) {
-      if (h->avp_code == 1067) c.usage.push_back(read_usage(a));
-      if (h->avp_code == 628) {
-        c.feature_list_id = fdx::u32_of(fdx::first_child(a, 629, kVendor3gpp));
-        c.feature_list = fdx::u32_of(fdx::first_child(a, 630, kVendor3gpp));
-      }
-      return;
-    }
-    if (vendor_of(h) != 0) return;
-    switch (h->avp_code) {
-      case 263: c.session_id = string_of(a); break;
-      case 264: c.origin_host = string_of(a); break;
-      case 296: c.origin_realm = string_of(a); break;
-      case 416: c.request_type = enum_of(a); break;
-      case 415: c.request_number = fdx::u32_of(a); break;
-      case 443: c.subscription_ids.push_back(gy::read_subscription_id(a)); break;
-      default: break;
+    if (vendor_of(h) != kVendor3gpp) return;
+    if (h->avp_code == 1067) c.usage.push_back(read_usage(a));
+    if (h->avp_code == 628) {
+      c.feature_list_id = fdx::u32_of(fdx::first_child(a, 629, kVendor3gpp));
+      c.feature_list = fdx::u32_of(fdx::first_child(a, 630, kVendor3gpp));
     }
   });
   return c;

@@ -244,21 +244,34 @@ Dict Dict::resolve() {
   return d;
 }
 
+void read_ccr_flags(msg* request, CcrHeader& c) {
+  c.retransmission = (fdx::header(request)->msg_flags & CMD_FLAG_RETRANSMIT) != 0;
+}
+
+bool read_ccr_header(avp* a, CcrHeader& c) {
+  const avp_hdr* h = fdx::header(a);
+  if (vendor_of(h) != 0) return false;
+  switch (h->avp_code) {
+    case 263: c.session_id = string_of(a); return true;
+    case 264: c.origin_host = string_of(a); return true;
+    case 296: c.origin_realm = string_of(a); return true;
+    case 416: c.request_type = enum_of(a); return true;
+    case 415: c.request_number = fdx::u32_of(a); return true;
+    case 443: c.subscription_ids.push_back(read_subscription_id(a)); return true;
+    default: return false;
+  }
+}
+
 Ccr read_ccr(msg* request, const Dict& /*d*/) {
   Ccr c;
-  c.retransmission = (fdx::header(request)->msg_flags & CMD_FLAG_RETRANSMIT) != 0;
+  read_ccr_flags(request, c);
   fdx::for_each_child(request, [&](avp* a) {
+    if (read_ccr_header(a, c)) return;
     const avp_hdr* h = fdx::header(a);
     if (vendor_of(h) != 0) return;
     switch (h->avp_code) {
-      case 263: c.session_id = string_of(a); break;
-      case 264: c.origin_host = string_of(a); break;
-      case 296: c.origin_realm = string_of(a); break;
-      case 416: c.request_type = enum_of(a); break;
-      case 415: c.request_number = fdx::u32_of(a); break;
       case 436: c.requested_action = enum_of(a); break;
       case 295: c.termination_cause = enum_of(a); break;
-      case 443: c.subscription_ids.push_back(read_subscription_id(a)); break;
       case 456: c.mscc.push_back(read_mscc(a)); break;
       default: break;
     }

@@ -81,6 +81,13 @@ void write_result(msg* ans, std::uint32_t code, std::optional<std::uint32_t> fai
 /// A Subscription-Id grouped AVP (type 0xffffffff when it has none).
 SubscriptionId read_subscription_id(avp* subscription_id);
 
+/// The request's T flag into `c`.
+void read_ccr_flags(msg* request, CcrHeader& c);
+
+/// Reads `a` into `c` when it is one of CcrHeader's AVPs (base protocol,
+/// no vendor): true when it was. Shared with Gx.
+bool read_ccr_header(avp* a, CcrHeader& c);
+
 /// Answers the request in *pmsg with a bare result code (e.g. 3004 when
 /// overloaded) and sends it. Never throws.
 void answer_with(msg** pmsg, std::uint32_t result_code, const Dict& d) noexcept;
