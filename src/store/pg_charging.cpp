@@ -347,10 +347,10 @@ Policy read_policy(pqxx::transaction_base& tx, std::int64_t policy_id) {
 //   1. "BEGIN; SELECT * FROM ocs_charge_load(...)"   (a)-(d), the lock first
 //   2. "SELECT ocs_charge_apply_batch(...); COMMIT"  (f)-(h)
 //
-// with (e), ocs::evaluate, in between. Both functions are documented in
-// sql/migrations/0002_charge_round_trips.sql (their bodies are now those of
-// 0003_charge_fewer_statements.sql): they read and write, the core
-// decides. Plans and policies come from ChargingConfigCache, keyed by the
+// with (e), ocs::evaluate, in between. The load is documented in
+// sql/migrations/0002_charge_round_trips.sql (its body is now that of
+// 0007_charge_cost.sql), the apply with its JSON in
+// 0011_charge_apply_batch.sql: they read and write, the core decides. Plans and policies come from ChargingConfigCache, keyed by the
 // config_version that round trip 1 reads after the lock; a miss costs one
 // more round trip per statement, inside the same transaction.
 //
