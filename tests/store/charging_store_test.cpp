@@ -807,7 +807,11 @@ TEST_F(ChargingStoreTest, ARoundWritesWhatOneRequestAtATimeWrites) {
   const auto alice = rows(1);
   EXPECT_EQ(alice, rows(4));
   EXPECT_EQ(rows(3), rows(5));
-  // The scenario did what it is meant to exercise.
+  // The scenario did what it is meant to exercise. Each of the six rounds
+  // was one transaction: a round that failed as a whole would have been
+  // charged one request at a time, and compared equal.
+  EXPECT_EQ(q("SELECT count(DISTINCT xmin::text) FROM charging_events WHERE session_id LIKE 'b-%'"), 6);
+  EXPECT_EQ(q("SELECT count(DISTINCT xmin::text) FROM charging_events WHERE session_id LIKE 'q-%'"), 12);
   EXPECT_NE(alice.find("release"), std::string::npos) << alice;
   EXPECT_NE(alice.find("u\\\"1\\\\"), std::string::npos) << alice;
   EXPECT_LT(q("SELECT remaining FROM buckets WHERE id = 1"), 200000);
