@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <concepts>
 #include <cstdint>
@@ -235,6 +236,11 @@ Config from_toml(const Value& doc) {
 }  // namespace
 
 Config defaults() { return Config{}; }
+
+std::size_t GyConfig::worker_count(std::size_t pool_size, unsigned cores) const {
+  if (workers != 0) return workers;
+  return std::max<std::size_t>(1, std::min<std::size_t>(std::max(cores, 1u), pool_size));
+}
 
 Config load(const std::string& path) {
   std::error_code ec;

@@ -10,7 +10,7 @@
 //   LoadExtension = "/path/ocs.fdx" : "/path/ocs.toml";
 //
 // freeDiameter's dispatch threads only queue requests; the extension's own
-// workers (gy.workers, default database.pool_size) run the transactions and
+// workers (gy.workers, default one per CPU core) run the transactions and
 // send the answers, so a slow database never stalls dispatch. A worker takes
 // up to gy.batch_max queued CCRs at once and charges them in one transaction
 // (ChargingStore::charge_batch), answering each after its commit. A full queue
@@ -93,7 +93,7 @@ void start(Extension& ext, const char* conffile) {
   ocs::gy::Options options;
   options.default_rating_group = ext.config.gy.default_rating_group;
   ext.handler = std::make_unique<ocs::gy::Handler>(ext.dict, *ext.store, options, ext.log);
-  const std::size_t workers = ext.config.gy.workers ? ext.config.gy.workers : db.pool_size;
+  const std::size_t workers = ext.config.gy.worker_count(db.pool_size, std::thread::hardware_concurrency());
   ext.queue = std::make_unique<WorkQueue<msg*>>(
       workers, ext.config.gy.queue_limit, ext.config.gy.batch_max,
       [&ext](std::span<msg*> batch) { ext.handler->handle_batch(batch); },

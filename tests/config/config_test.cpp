@@ -252,6 +252,16 @@ server_requests_via_relay = true
   EXPECT_EQ(load(write("")).gy.queue_limit, defaults().gy.queue_limit);
 }
 
+TEST(GyConfigTest, WorkersDefaultToTheCoresWithinThePool) {
+  GyConfig gy;  // workers = 0
+  EXPECT_EQ(gy.worker_count(8, 2), 2u);
+  EXPECT_EQ(gy.worker_count(8, 32), 8u);  // never more than the pool
+  EXPECT_EQ(gy.worker_count(8, 0), 1u);   // cores unknown
+  EXPECT_EQ(gy.worker_count(1, 4), 1u);
+  gy.workers = 6;  // an explicit count stands, even above the cores
+  EXPECT_EQ(gy.worker_count(8, 2), 6u);
+}
+
 TEST_F(ConfigFileTest, GyRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[gy]\nqueue_limit = 0\n")), ConfigError);
   EXPECT_THROW(load(write("[gy]\nbatch_max = 0\n")), ConfigError);

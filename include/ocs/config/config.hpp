@@ -53,7 +53,10 @@ struct GyConfig {
   /// Rating group for an MSCC without Rating-Group (Open5GS sends none).
   std::uint32_t default_rating_group = 1;
   /// Threads that run charging transactions, each holding at most one
-  /// database connection; 0 = database.pool_size.
+  /// database connection; 0 = one per CPU core of this machine, at most
+  /// database.pool_size (worker_count). Each worker charges what is queued
+  /// as one batch, so fewer workers make larger batches: a batch's fixed
+  /// cost is most of a small batch's (docs/benchmarks.md, "gy.workers").
   std::size_t workers = 0;
   /// Requests waiting for a worker; past it the answer is 3004 TOO_BUSY.
   std::size_t queue_limit = 1024;
@@ -61,6 +64,9 @@ struct GyConfig {
   /// database transaction (one commit); each is answered after that commit.
   /// A worker never waits for a batch to fill. 1 = one transaction per CCR.
   std::size_t batch_max = 32;
+  /// The workers to start: `workers`, or when it is 0, `cores` (at least 1)
+  /// but no more than `pool_size`.
+  std::size_t worker_count(std::size_t pool_size, unsigned cores) const;
   /// How often sessions silent past their supervision time are closed and
   /// their reservations released, in ms.
   int supervision_interval_ms = 5000;
