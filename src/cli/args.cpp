@@ -8,9 +8,9 @@
 namespace ocs::cli {
 namespace {
 
-constexpr std::array<std::string_view, 13> kValueOptions = {
+constexpr std::array<std::string_view, 14> kValueOptions = {
     "db", "config", "plan", "msisdn", "imsi", "nai", "username", "password",
-    "balance", "credit-limit", "reason", "reference", "migrations"};
+    "balance", "credit-limit", "reason", "reference", "migrations", "days"};
 
 bool takes_value(std::string_view name) {
   return std::find(kValueOptions.begin(), kValueOptions.end(), name) != kValueOptions.end();

@@ -2,6 +2,8 @@
 // and the schema, over the AdminStore interface. Errors end as one line on
 // stderr, "ocsctl: <message>", with the exit codes listed in usage().
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -594,6 +596,35 @@ void cmd_db_version(Context& ctx, const std::vector<std::string>&) {
   }
 }
 
+/// --days: a whole number of days, 1 to 36500 (default 7).
+int purge_days(const Args& args) {
+  const auto text = args.get("days");
+  if (!text) return 7;
+  int days = 0;
+  const auto r = std::from_chars(text->data(), text->data() + text->size(), days);
+  if (r.ec != std::errc{} || r.ptr != text->data() + text->size() || days < 1 || days > 36500)
+    throw CliError(kExitInvalid, "invalid --days '" + *text +
+                                     "': expected a whole number of days from 1 to 36500 (answers younger than a "
+                                     "day may still be needed for retransmissions)");
+  return days;
+}
+
+void check_db_purge_answers(const Args& args) { (void)purge_days(args); }
+
+void cmd_db_purge_answers(Context& ctx, const std::vector<std::string>&) {
+  const int days = purge_days(ctx.args);
+  const TimePoint before = std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::hours(24) * days;
+  const std::uint64_t purged = ctx.store.purge_answers(before, 10000);
+  if (ctx.args.json) {
+    JsonWriter j;
+    j.begin_object().field("purged", purged).field("before", iso_time(before)).end_object();
+    ctx.out << j.str() << "\n";
+  } else {
+    ctx.out << "purged " << purged << " stored answer" << (purged == 1 ? "" : "s") << " older than "
+            << iso_time(before) << " (sessions no longer open)\n";
+  }
+}
+
 void cmd_db_migrate(Context& ctx, const std::vector<std::string>&) {
   const std::string dir = ctx.args.get("migrations").value_or(std::string(OCS_SQL_DIR) + "/migrations");
   std::error_code ec;
@@ -717,6 +748,19 @@ std::vector<Command>& commands() {
        false,
        cmd_db_migrate, {}},
       {{"db", "version"}, "", "Show the database's schema version.", "", {}, 0, 0, {}, true, cmd_db_version, {}},
+      {{"db", "purge-answers"},
+       "[--days N]",
+       "Delete stored answers older than N days whose session is no longer open.",
+       "  --days N  keep the answers of the last N days (default 7, at least 1). They answer\n"
+       "            retransmitted requests; the ledger, usage records and sessions are never\n"
+       "            purged. Run it daily (cron); it deletes 10,000 rows per transaction.\n",
+       {"days"},
+       0,
+       0,
+       {},
+       true,
+       cmd_db_purge_answers,
+       check_db_purge_answers},
   };
   return table;
 }

@@ -624,6 +624,34 @@ TEST_F(CliTest, DbVersion) {
   EXPECT_EQ(v["expected"].as_int(), want);
 }
 
+TEST_F(CliTest, DbPurgeAnswers) {
+  db_.exec(R"SQL(
+    INSERT INTO charging_sessions (id, subscriber_id, protocol, state)
+      SELECT 'old-closed', id, 'gy', 'closed' FROM subscribers WHERE external_id = 'alice';
+    INSERT INTO charging_events (session_id, request_key, kind, outcome, created_at) VALUES
+      ('old-closed', '0', 'initial', 'v1', now() - interval '40 days'),
+      ('old-closed', '1', 'terminate', 'v1', now() - interval '3 days');
+  )SQL");
+  const auto events = [&] { return db_.query_long("SELECT count(*) FROM charging_events"); };
+  const long all = events();
+  Result r = ctl({"db", "purge-answers", "--days", "30"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "purged 1 stored answer older than ")) << r;
+  EXPECT_EQ(events(), all - 1);
+  const auto j = json({"db", "purge-answers", "--days", "1"});
+  EXPECT_EQ(j["purged"].as_int(), 1);  // the 3-day-old one
+  EXPECT_EQ(j["before"].as_string().size(), 20u);  // 2026-11-22T10:00:00Z
+  EXPECT_EQ(events(), all - 2);
+  // Bad --days: a message and exit 5, nothing deleted.
+  for (const std::string bad : {"0", "-1", "x", "7d", "36501", ""}) {
+    r = ctl({"db", "purge-answers", "--days", bad});
+    EXPECT_EQ(r.code, 5) << "'" << bad << "'\n" << r;
+    EXPECT_TRUE(one_error_line(r)) << r;
+  }
+  EXPECT_TRUE(contains(ctl({"db", "purge-answers", "--days", "0"}).err, "--days '0'"));
+  EXPECT_EQ(events(), all - 2);
+}
+
 TEST_F(CliTest, SchemaMismatchExitsSix) {
   db_.exec("INSERT INTO schema_version (version) VALUES (99)");
   for (const auto& args : std::vector<std::vector<std::string>>{{"subscriber", "list"},

@@ -530,5 +530,43 @@ TEST(IdentityChecks, MsisdnAndImsi) {
   EXPECT_TRUE(check_imsi(""));
 }
 
+// Stored answers older than the cutoff go when their session is closed or
+// never had a session row (an event); an open session keeps all of its
+// answers, and nothing of the ledger, usage records or sessions is touched.
+TEST_F(AdminStoreTest, PurgeAnswersDeletesOldAnswersOfSessionsNoLongerOpen) {
+  store_.add_subscriber(alice());
+  db_.exec(R"SQL(
+    INSERT INTO charging_sessions (id, subscriber_id, protocol, state)
+      SELECT s, (SELECT id FROM subscribers WHERE external_id = 'alice'), 'gy', st
+        FROM (VALUES ('open-1', 'open'), ('closed-1', 'closed'), ('closed-2', 'closed')) v(s, st);
+    INSERT INTO charging_events (session_id, request_key, kind, outcome, created_at) VALUES
+      ('open-1',   '0', 'initial',   'v1', now() - interval '30 days'),  -- open: kept
+      ('open-1',   '1', 'update',    'v1', now() - interval '20 days'),  -- open: kept
+      ('closed-1', '0', 'initial',   'v1', now() - interval '30 days'),  -- purged
+      ('closed-1', '1', 'terminate', 'v1', now() - interval '29 days'),  -- purged
+      ('closed-2', '0', 'initial',   'v1', now() - interval '10 days'),  -- purged
+      ('closed-2', '1', 'terminate', 'v1', now() - interval '2 days'),   -- younger: kept
+      ('event-1',  '0', 'event',     'v1', now() - interval '9 days'),   -- no session: purged
+      ('event-2',  '0', 'event',     'v1', now() - interval '1 hour');   -- younger: kept
+  )SQL");
+  const long ledger = count("ledger");
+  const TimePoint before =
+      std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::hours(24 * 7);
+  // A chunk of 2: the loop must go on past full chunks (4 rows: 2, 2, 0).
+  EXPECT_EQ(store_.purge_answers(before, 2), 4u);
+  EXPECT_EQ(scalar("SELECT string_agg(session_id || '/' || request_key, ' ' ORDER BY session_id, request_key) "
+                   "FROM charging_events"),
+            "closed-2/1 event-2/0 open-1/0 open-1/1");
+  EXPECT_EQ(count("charging_sessions"), 3);
+  EXPECT_EQ(count("ledger"), ledger);
+  EXPECT_EQ(store_.purge_answers(before, 2), 0u);  // nothing left to purge
+
+  // The last hour is never purged, whatever the caller asks.
+  const auto recent = std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::minutes(30);
+  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(recent, 100); });
+  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(before, 0); });
+  EXPECT_EQ(count("charging_events"), 4);
+}
+
 }  // namespace
 }  // namespace ocs::store

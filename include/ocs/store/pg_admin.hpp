@@ -36,6 +36,7 @@ class PgAdminStore final : public AdminStore {
   std::vector<SessionInfo> sessions(const std::optional<std::string>& external_id) override;
   /// Ordered by name; catch-all rating group last, periods by priority.
   std::vector<PlanInfo> plans() override;
+  std::uint64_t purge_answers(TimePoint before, std::size_t chunk) override;
 
  private:
   ConnectionPool& pool_;

@@ -18,7 +18,7 @@
 namespace ocs::store {
 
 /// The schema version this build expects (sql/migrations/NNNN_*.sql).
-inline constexpr int kSchemaVersion = 12;
+inline constexpr int kSchemaVersion = 13;
 
 /// Why a store operation failed, for a one-line message and an exit code.
 class StoreError : public std::runtime_error {
@@ -335,6 +335,11 @@ class AdminStore {
   /// Open sessions, of one subscriber or of all.
   virtual std::vector<SessionInfo> sessions(const std::optional<std::string>& external_id) = 0;
   virtual std::vector<PlanInfo> plans() = 0;
+  /// Deletes the stored answers (charging_events) created before `before`
+  /// whose session is not open, at most `chunk` (>= 1) per transaction, and
+  /// returns how many (schema 13, ocs_purge_answers). Throws Invalid when
+  /// `before` is less than an hour ago: retransmissions need them.
+  virtual std::uint64_t purge_answers(TimePoint before, std::size_t chunk) = 0;
 };
 
 }  // namespace ocs::store
