@@ -346,7 +346,7 @@ coa_normal_filter_id = "full"
   EXPECT_EQ(d.radius.listen, "0.0.0.0");
   EXPECT_EQ(d.radius.auth_port, 1812);
   EXPECT_EQ(d.radius.acct_port, 1813);
-  EXPECT_EQ(d.radius.workers, 16u);
+  EXPECT_EQ(d.radius.workers, 128u);
   EXPECT_EQ(d.radius.batch_max, 32u);
   EXPECT_EQ(d.radius.batch_parallel, 2u);
   EXPECT_TRUE(d.radius.require_message_authenticator);
