@@ -392,8 +392,11 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       remember_client(r, request, *acct_session);
       // The usual case: the Access-Request opened the session with a grant,
       // which stands; only what the NAS says now (Framed-IP...) is new. No
-      // second decision, one UPDATE instead of a charge.
-      if (store_.attach_client(sid, user_name, r.origin.client, now)) {
+      // second decision, one UPDATE instead of a charge, committed with the
+      // charges of the group commit's next batch.
+      auto attach = r;
+      attach.attach_only = true;
+      if (charging_.charge(attach, now).status == store::ChargeStatus::Ok) {
         log_->info("radius.acct.start nas={} session={} attached=true", nas.name, sid);
         return response;
       }

@@ -78,8 +78,8 @@ class Service {
   /// What CoA/Disconnect needs to name the session (User-Name,
   /// Acct-Session-Id, Framed-IP-Address), stored in its client_info by the
   /// charge that opens it (ChargeRequest::origin.client), or at a Start
-  /// after the Access-Request by RadiusStore::attach_client: one commit
-  /// either way.
+  /// after the Access-Request by an attach_only request in the group
+  /// commit's next batch: committed before the answer either way.
   static void remember_client(store::ChargeRequest& r, const radius::Packet& request,
                               const std::string& acct_session_id);
   void exhausted(const std::string& sid, std::int64_t subscriber_id, const std::optional<std::string>& user_name,

@@ -204,6 +204,13 @@ std::string json_string(std::string_view s) {
 
 std::string json_string_or_null(const std::string& s) { return s.empty() ? "null" : json_string(s); }
 
+/// The client's session details (SessionOrigin::client) as a JSON object.
+std::string client_object(const std::vector<std::pair<std::string, std::string>>& client) {
+  std::string pairs;
+  for (const auto& [key, value] : client) pairs += (pairs.empty() ? "" : ",") + json_string(key) + ":" + json_string(value);
+  return "{" + pairs + "}";
+}
+
 std::string holds_json(const std::vector<BucketUnits>& holds) {
   std::string json = "[";
   for (const auto& h : holds) {
@@ -510,11 +517,19 @@ Loaded parse_loaded(const pqxx::result& rows) {
   return l;
 }
 
-/// ocs_charge_load_batch's rows, one Loaded per request of the batch.
-std::vector<Loaded> parse_loaded_batch(const pqxx::result& rows, std::size_t requests) {
+/// ocs_charge_load_batch's rows, one Loaded per charge of the round, and the
+/// rows of ocs_attach_clients after them (tag 'attached', idx the attach's
+/// position from 1): `attached[idx - 1]` is set for each.
+std::vector<Loaded> parse_loaded_batch(const pqxx::result& rows, std::size_t requests, std::vector<bool>& attached) {
   std::vector<Loaded> loaded(requests);
   for (const auto& row : rows) {
     const auto idx = row[0].as<std::size_t>();
+    if (std::string_view(row[1].c_str()) == "attached") {
+      if (idx < 1 || idx > attached.size())
+        throw StoreError(StoreError::Kind::Schema, "ocs_attach_clients returned request " + std::to_string(idx));
+      attached[idx - 1] = true;
+      continue;
+    }
     if (idx < 1 || idx > requests)
       throw StoreError(StoreError::Kind::Schema, "ocs_charge_load_batch returned request " + std::to_string(idx));
     parse_row(loaded[idx - 1], row, 1);
@@ -810,10 +825,7 @@ class ChargeTx {
   /// that opens the session (null when there are none).
   std::string client_json() const {
     if (kind() != RequestKind::Initial || req_.origin.client.empty()) return "null";
-    std::string pairs;
-    for (const auto& [key, value] : req_.origin.client)
-      pairs += (pairs.empty() ? "" : ",") + json_string(key) + ":" + json_string(value);
-    return "{" + pairs + "}";
+    return client_object(req_.origin.client);
   }
 
   pqxx::connection& c_;
@@ -859,6 +871,37 @@ ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const
 // subscriber (each reads the state its predecessors left). The others wait
 // for the next round.
 // ---------------------------------------------------------------------------
+/// An attach_only request as element `idx` of ocs_attach_clients' array.
+std::string attach_json(const ChargeRequest& req, std::size_t idx, TimePoint now) {
+  std::string user = "null";
+  for (const auto& id : req.identities)
+    if (id.kind == IdentityKind::Username) {
+      user = json_string(id.value);
+      break;
+    }
+  return "{\"idx\":" + std::to_string(idx) + ",\"session\":" + json_string(req.session_id) +
+         ",\"user_name\":" + user + ",\"client\":" + client_object(req.origin.client) +
+         ",\"now\":" + std::to_string(epoch(now)) + "}";
+}
+
+/// ocs_attach_clients in ocs_charge_load_batch's columns: a row tagged
+/// 'attached' for each element attached.
+std::string attach_sql(pqxx::connection& c, const std::string& elements) {
+  return "SELECT a, 'attached'::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, "
+         "NULL::bigint, NULL::text, NULL::text FROM ocs_attach_clients(" +
+         c.quote("[" + elements + "]") + "::jsonb) AS a";
+}
+
+/// An attach_only request alone: one statement, committed on its own.
+ChargeResult attach_alone(ConnectionPool& pool, const ChargeRequest& req, TimePoint now) {
+  ChargeResult result;
+  run_transaction(pool, [&](pqxx::connection& c) {
+    result.status = round_trip(c, attach_sql(c, attach_json(req, 1, now))).empty() ? ChargeStatus::UnknownSession
+                                                                                     : ChargeStatus::Ok;
+  });
+  return result;
+}
+
 bool by_session(const ChargeRequest& req) {
   return req.credit.kind == RequestKind::Update || req.credit.kind == RequestKind::Terminate;
 }
@@ -906,11 +949,27 @@ std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache&
     answered.clear();
     forbid_reconnect(c);
     try {
-      const auto loaded = parse_loaded_batch(round_trip(c, load_batch_sql(c, reqs, round)), round.size());  // 1
+      // Attaches (RADIUS Starts, attach_only) ride along: their UPDATE runs
+      // after the load in round trip 1 and commits with the charges.
+      std::vector<std::size_t> charges, attaches;  // positions in reqs
+      for (std::size_t i : round) (reqs[i].attach_only ? attaches : charges).push_back(i);
+      std::string attach_elements;
+      for (std::size_t n = 0; n < attaches.size(); ++n)
+        attach_elements += (n == 0 ? "" : ",") + attach_json(reqs[attaches[n]], n + 1, now);
+      std::string sql = charges.empty() ? std::string("BEGIN ISOLATION LEVEL READ COMMITTED; ")
+                                        : load_batch_sql(c, reqs, charges) + (attaches.empty() ? "" : " UNION ALL ");
+      if (!attaches.empty()) sql += attach_sql(c, attach_elements);
+      std::vector<bool> attached(attaches.size(), false);
+      const auto loaded = parse_loaded_batch(round_trip(c, sql), charges.size(), attached);  // 1
+      for (std::size_t n = 0; n < attaches.size(); ++n) {
+        ChargeResult r;
+        r.status = attached[n] ? ChargeStatus::Ok : ChargeStatus::UnknownSession;
+        answered.emplace_back(attaches[n], std::move(r));
+      }
       std::set<std::int64_t> writing;  // subscribers whose account this round changes
       std::string apply;
-      for (std::size_t n = 0; n < round.size(); ++n) {
-        const std::size_t i = round[n];
+      for (std::size_t n = 0; n < charges.size(); ++n) {
+        const std::size_t i = charges[n];
         try {
           Prepared p = ChargeTx(c, cache, reqs[i], now).prepare(loaded[n]);
           if (!p.apply.empty()) {
@@ -927,10 +986,12 @@ std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache&
           answered.emplace_back(i, e);  // as charge() would throw it; the round goes on
         }
       }
-      if (apply.empty())
-        round_trip(c, "ROLLBACK");
-      else
+      if (!apply.empty())
         commit(c, apply_call(c, apply) + "; COMMIT");  // 2
+      else if (std::find(attached.begin(), attached.end(), true) != attached.end())
+        commit(c, "COMMIT");
+      else
+        round_trip(c, "ROLLBACK");
     } catch (const pqxx::in_doubt_error&) {
       throw;
     } catch (const pqxx::broken_connection&) {
@@ -986,6 +1047,15 @@ void PgChargingStore::prepare_statements(pqxx::connection& c) {
 
 ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {
   validate(req);
+  if (req.attach_only) {
+    try {
+      return attach_alone(pool_, req, now);
+    } catch (const StoreError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw as_store_error(e);
+    }
+  }
   // A lost race on the request key, or a commit whose outcome is unknown, is
   // retried once: the request key makes the second attempt a replay if the
   // first one committed.

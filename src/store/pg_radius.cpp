@@ -13,9 +13,8 @@ using pg::guarded;
 using pg::opt;
 
 constexpr const char* kFindUser = "rad_find_user";
-constexpr const char* kAttachClient = "rad_attach_client";
 
-// The user lookup of every Access-Request and the Start's update: prepared
+// The user lookup of every Access-Request: prepared
 // once per connection (planning the four-way join cost more than running it).
 constexpr pg::NamedSql kStatements[] = {
     // The user, once per template of its policy for this vendor (or once
@@ -32,15 +31,6 @@ constexpr pg::NamedSql kStatements[] = {
      "LEFT JOIN radius_templates t ON t.policy_id = p.id AND t.vendor IN ($2, 'any') "
      "WHERE i.kind = 'username' AND i.value = $1 "
      "ORDER BY t.position, t.id"},
-    // Accounting-Start of a session opened by its Access-Request.
-    {kAttachClient,
-     "UPDATE charging_sessions s SET client_info = s.client_info || jsonb_strip_nulls(jsonb_build_object("
-     "'user_name', $2::text, 'acct_session_id', $3::text, 'framed_ip', $4::text)), "
-     "last_seen = to_timestamp($5) "
-     "WHERE s.id = $1 AND s.state = 'open' AND s.protocol = 'radius' AND s.credit_state <> 'exhausted' "
-     "AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM subscriber_identities i WHERE i.subscriber_id = "
-     "s.subscriber_id AND i.kind = 'username' AND i.value = $2::text)) "
-     "RETURNING 1"},
 };
 
 }  // namespace
@@ -110,26 +100,6 @@ std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name,
       out = std::move(u);
     });
     return out;
-  });
-}
-
-bool PgRadiusStore::attach_client(const std::string& session_id, const std::optional<std::string>& user_name,
-                                  const std::vector<std::pair<std::string, std::string>>& client, TimePoint now) {
-  const auto value = [&](std::string_view key) -> const char* {
-    for (const auto& [k, v] : client)
-      if (k == key) return v.c_str();
-    return nullptr;
-  };
-  return guarded([&] {
-    bool attached = false;
-    run_transaction(pool_, [&](pqxx::connection& c) {
-      pqxx::nontransaction tx(c);  // one statement, committed on its own
-      const auto rows = tx.exec_prepared(kAttachClient, session_id, user_name ? user_name->c_str() : nullptr,
-                                         value("acct_session_id"), value("framed_ip"), pg::epoch(now));
-      tx.commit();
-      attached = !rows.empty();
-    });
-    return attached;
   });
 }
 

@@ -228,6 +228,75 @@ TEST_F(ChargingStoreTest, RunningTotalsAreChargedLessWhatWasAlreadyCharged) {
   expect_ledger_consistent();
 }
 
+// A RADIUS Start on a session its Access-Request opened records the NAS's
+// details and charges nothing (attach_only): alone in a statement of its
+// own, in a batch in the batch's transaction, and in a batch of attaches
+// alone too. Not attached: another user's, a Gy, an unknown session.
+TEST_F(ChargingStoreTest, AttachRecordsClientDetailsAloneAndInTheBatchTransaction) {
+  db_.exec("INSERT INTO subscriber_identities (subscriber_id, kind, value) VALUES (1, 'username', 'alice'), "
+           "(3, 'username', 'carol')");
+  const auto open_radius = [&](const std::string& session, const std::string& who) {
+    auto req = request(RequestKind::Initial, session, "auth", {rg(10, true)}, {msisdn(who)});
+    req.origin.protocol = "radius";
+    req.origin.nas_address = "192.0.2.1";
+    ASSERT_EQ(store_.charge(req, kNow).status, ChargeStatus::Ok);
+  };
+  const auto attach = [](const std::string& session, const std::string& user, const std::string& ip) {
+    auto req = request(RequestKind::Initial, session, "start", {rg(10, true)}, {{store::IdentityKind::Username, user}});
+    req.origin.protocol = "radius";
+    req.origin.client = {{"user_name", user}, {"acct_session_id", "acct-" + session}, {"framed_ip", ip}};
+    req.attach_only = true;
+    return req;
+  };
+  const auto client = [&](const std::string& session) {
+    return text("SELECT concat_ws(',', client_info->>'user_name', client_info->>'acct_session_id', "
+                "client_info->>'framed_ip', extract(epoch FROM last_seen)::bigint) FROM charging_sessions "
+                "WHERE id = '" + session + "'");
+  };
+  for (const auto* s : {"r1", "r2", "r4", "r5"}) open_radius(s, kAlice);
+  open("g1");
+  const auto before = snapshot();
+
+  const TimePoint later = kNow + std::chrono::seconds(5);
+  EXPECT_EQ(store_.charge(attach("r1", "alice", "10.0.0.1"), later).status, ChargeStatus::Ok);
+  EXPECT_EQ(client("r1"), "alice,acct-r1,10.0.0.1," + std::to_string(later.time_since_epoch().count()));
+  EXPECT_EQ(store_.charge(attach("r1", "carol", "10.9.9.9"), later).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(store_.charge(attach("g1", "alice", "10.9.9.9"), later).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(store_.charge(attach("nope", "alice", "10.9.9.9"), later).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(client("r1"), "alice,acct-r1,10.0.0.1," + std::to_string(later.time_since_epoch().count()));
+  EXPECT_EQ(snapshot(), before);  // no ledger row, usage record, stored answer or hold
+
+  // With a charge: one transaction for both.
+  std::vector<store::ChargeRequest> batch{attach("r2", "alice", "10.0.0.2"),
+                                          request(RequestKind::Update, "g1", "1", {rg(10, true, 1000)}),
+                                          attach("nope", "alice", "10.9.9.9")};
+  auto out = store_.charge_batch(batch, later);
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[0]));
+  ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[1]));
+  ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[2]));
+  EXPECT_EQ(std::get<ChargeResult>(out[0]).status, ChargeStatus::Ok);
+  EXPECT_EQ(std::get<ChargeResult>(out[1]).status, ChargeStatus::Ok);
+  EXPECT_EQ(std::get<ChargeResult>(out[2]).status, ChargeStatus::UnknownSession);
+  EXPECT_EQ(client("r2"), "alice,acct-r2,10.0.0.2," + std::to_string(later.time_since_epoch().count()));
+  EXPECT_EQ(text("SELECT xmin::text FROM charging_sessions WHERE id = 'r2'"),
+            text("SELECT xmin::text FROM charging_events WHERE session_id = 'g1' AND request_key = '1'"));
+
+  // Attaches alone in a batch: committed too, together.
+  batch = {attach("r4", "alice", "10.0.0.4"), attach("r5", "alice", "10.0.0.5")};
+  out = store_.charge_batch(batch, later);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& o : out) {
+    ASSERT_TRUE(std::holds_alternative<ChargeResult>(o));
+    EXPECT_EQ(std::get<ChargeResult>(o).status, ChargeStatus::Ok);
+  }
+  EXPECT_EQ(client("r4"), "alice,acct-r4,10.0.0.4," + std::to_string(later.time_since_epoch().count()));
+  EXPECT_EQ(client("r5"), "alice,acct-r5,10.0.0.5," + std::to_string(later.time_since_epoch().count()));
+  EXPECT_EQ(text("SELECT xmin::text FROM charging_sessions WHERE id = 'r4'"),
+            text("SELECT xmin::text FROM charging_sessions WHERE id = 'r5'"));
+  expect_ledger_consistent();
+}
+
 // Two running-totals reports of one session at once (two RADIUS daemons
 // behind one NAS): whichever gets the account lock second must see what the
 // first charged (schema 10), or the overlap is charged twice.

@@ -19,8 +19,6 @@ class PgRadiusStore : public RadiusStore {
 
   std::vector<NasClient> nas_clients() override;
   std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) override;
-  bool attach_client(const std::string& session_id, const std::optional<std::string>& user_name,
-                     const std::vector<std::pair<std::string, std::string>>& client, TimePoint now) override;
   std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;
   std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) override;
 

@@ -82,15 +82,6 @@ class RadiusStore {
   /// The user with identity (username, `user_name`), its policy and the
   /// templates for `vendor`. nullopt when unknown.
   virtual std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) = 0;
-  /// Accounting-Start of a session its Access-Request already opened with a
-  /// grant: records what the NAS said (client_info: user_name,
-  /// acct_session_id, framed_ip; see SessionOrigin::client) and last_seen,
-  /// in one committed statement, and returns true. False, changing
-  /// nothing, unless the session is an open RADIUS session with credit
-  /// (not refused or hotlined) whose subscriber has the username identity
-  /// `user_name` (when given): the Start must then open it with a charge.
-  virtual bool attach_client(const std::string& session_id, const std::optional<std::string>& user_name,
-                             const std::vector<std::pair<std::string, std::string>>& client, TimePoint now) = 0;
   /// Ids of the open RADIUS sessions of one NAS.
   virtual std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) = 0;
   /// The open RADIUS sessions of a subscriber whose NAS is a known

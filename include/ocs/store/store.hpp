@@ -18,7 +18,7 @@
 namespace ocs::store {
 
 /// The schema version this build expects (sql/migrations/NNNN_*.sql).
-inline constexpr int kSchemaVersion = 13;
+inline constexpr int kSchemaVersion = 14;
 
 /// Why a store operation failed, for a one-line message and an exit code.
 class StoreError : public std::runtime_error {
@@ -63,7 +63,7 @@ struct SessionOrigin {
   /// charging_sessions.client_info in the same transaction when an Initial
   /// request opens it (RADIUS: user_name, acct_session_id, framed_ip, which
   /// CoA/Disconnect needs; a Start on a session its Access-Request opened
-  /// writes them with RadiusStore::attach_client instead). Keys are fixed
+  /// writes them with an attach_only request instead). Keys are fixed
   /// names; values are stored as text.
   std::vector<std::pair<std::string, std::string>> client;
 };
@@ -88,6 +88,16 @@ struct ChargeRequest {
   /// version 10), so reports of one session charged at the same time (two
   /// daemons behind one NAS) still charge each unit once.
   bool running_totals = false;
+  /// Not a charge: merge origin.client into the client_info of the open
+  /// RADIUS session `session_id` (an Accounting-Start after the
+  /// Access-Request opened the session with a grant). Attached only when the
+  /// session is open, RADIUS, not refused credit, and owned by the
+  /// subscriber of the request's Username identity when it has one: then
+  /// the result's status is Ok, otherwise UnknownSession (the caller charges
+  /// a Start instead). Nothing else is read or written, and no answer is
+  /// stored (repeating it is harmless). In a batch it shares the batch's
+  /// transaction and commit (schema 14, ocs_attach_clients).
+  bool attach_only = false;
 };
 
 enum class ChargeStatus {
