@@ -858,19 +858,6 @@ ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const
   return result;
 }
 
-// ---------------------------------------------------------------------------
-// A batch: many requests in one transaction and one commit.
-//
-//   1. "BEGIN; SELECT * FROM ocs_charge_load_batch(...)"  every account
-//      locked in subscriber_id order, then (a)-(d) of each request
-//   2. "SELECT ocs_charge_apply_batch(...); COMMIT"        (f)-(h) of all
-//
-// with (e), ocs::evaluate, for each request in between: the same decisions
-// and writes as charge() request after request, because a round holds at
-// most one request per session, and at most one writing request per
-// subscriber (each reads the state its predecessors left). The others wait
-// for the next round.
-// ---------------------------------------------------------------------------
 /// An attach_only request as element `idx` of ocs_attach_clients' array.
 std::string attach_json(const ChargeRequest& req, std::size_t idx, TimePoint now) {
   std::string user = "null";
@@ -902,6 +889,19 @@ ChargeResult attach_alone(ConnectionPool& pool, const ChargeRequest& req, TimePo
   return result;
 }
 
+// ---------------------------------------------------------------------------
+// A batch: many requests in one transaction and one commit.
+//
+//   1. "BEGIN; SELECT * FROM ocs_charge_load_batch(...)"  every account
+//      locked in subscriber_id order, then (a)-(d) of each request
+//   2. "SELECT ocs_charge_apply_batch(...); COMMIT"        (f)-(h) of all
+//
+// with (e), ocs::evaluate, for each request in between: the same decisions
+// and writes as charge() request after request, because a round holds at
+// most one request per session, and at most one writing request per
+// subscriber (each reads the state its predecessors left). The others wait
+// for the next round.
+// ---------------------------------------------------------------------------
 bool by_session(const ChargeRequest& req) {
   return req.credit.kind == RequestKind::Update || req.credit.kind == RequestKind::Terminate;
 }
