@@ -879,14 +879,28 @@ std::string attach_sql(pqxx::connection& c, const std::string& elements) {
          c.quote("[" + elements + "]") + "::jsonb) AS a";
 }
 
-/// An attach_only request alone: one statement, committed on its own.
-ChargeResult attach_alone(ConnectionPool& pool, const ChargeRequest& req, TimePoint now) {
-  ChargeResult result;
-  run_transaction(pool, [&](pqxx::connection& c) {
-    result.status = round_trip(c, attach_sql(c, attach_json(req, 1, now))).empty() ? ChargeStatus::UnknownSession
-                                                                                     : ChargeStatus::Ok;
-  });
-  return result;
+/// attach_only requests with no charge to ride with: their elements (idx 1
+/// to `count`) in one statement, committed on its own; which were attached.
+/// (Not prepared with the others: a connection is prepared before the
+/// schema version is checked, and ocs_attach_clients is schema 14's.)
+std::vector<bool> attach_alone(pqxx::connection& c, const std::string& elements, std::size_t count) {
+  std::vector<bool> attached(count, false);
+  pqxx::nontransaction n(c);
+  for (const auto& row : n.exec_params("SELECT a FROM ocs_attach_clients($1::jsonb) AS a", "[" + elements + "]")) {
+    const auto idx = row[0].as<std::size_t>();
+    if (idx < 1 || idx > count)
+      throw StoreError(StoreError::Kind::Schema, "ocs_attach_clients returned request " + std::to_string(idx));
+    attached[idx - 1] = true;
+  }
+  n.commit();
+  return attached;
+}
+
+/// The result an attach_only request gets.
+ChargeResult attach_result(bool attached) {
+  ChargeResult r;
+  r.status = attached ? ChargeStatus::Ok : ChargeStatus::UnknownSession;
+  return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -950,22 +964,23 @@ std::vector<std::size_t> charge_round(ConnectionPool& pool, ChargingConfigCache&
     forbid_reconnect(c);
     try {
       // Attaches (RADIUS Starts, attach_only) ride along: their UPDATE runs
-      // after the load in round trip 1 and commits with the charges.
+      // after the load in round trip 1 and commits with the charges; with no
+      // charge in the round, it is the round.
       std::vector<std::size_t> charges, attaches;  // positions in reqs
       for (std::size_t i : round) (reqs[i].attach_only ? attaches : charges).push_back(i);
       std::string attach_elements;
       for (std::size_t n = 0; n < attaches.size(); ++n)
         attach_elements += (n == 0 ? "" : ",") + attach_json(reqs[attaches[n]], n + 1, now);
-      std::string sql = charges.empty() ? std::string("BEGIN ISOLATION LEVEL READ COMMITTED; ")
-                                        : load_batch_sql(c, reqs, charges) + (attaches.empty() ? "" : " UNION ALL ");
-      if (!attaches.empty()) sql += attach_sql(c, attach_elements);
-      std::vector<bool> attached(attaches.size(), false);
-      const auto loaded = parse_loaded_batch(round_trip(c, sql), charges.size(), attached);  // 1
-      for (std::size_t n = 0; n < attaches.size(); ++n) {
-        ChargeResult r;
-        r.status = attached[n] ? ChargeStatus::Ok : ChargeStatus::UnknownSession;
-        answered.emplace_back(attaches[n], std::move(r));
+      if (charges.empty()) {
+        const auto attached = attach_alone(c, attach_elements, attaches.size());
+        for (std::size_t n = 0; n < attaches.size(); ++n) answered.emplace_back(attaches[n], attach_result(attached[n]));
+        return;
       }
+      std::vector<bool> attached(attaches.size(), false);
+      std::string sql = load_batch_sql(c, reqs, charges);
+      if (!attaches.empty()) sql += " UNION ALL " + attach_sql(c, attach_elements);
+      const auto loaded = parse_loaded_batch(round_trip(c, sql), charges.size(), attached);  // 1
+      for (std::size_t n = 0; n < attaches.size(); ++n) answered.emplace_back(attaches[n], attach_result(attached[n]));
       std::set<std::int64_t> writing;  // subscribers whose account this round changes
       std::string apply;
       for (std::size_t n = 0; n < charges.size(); ++n) {
@@ -1049,7 +1064,9 @@ ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {
   validate(req);
   if (req.attach_only) {
     try {
-      return attach_alone(pool_, req, now);
+      bool attached = false;
+      run_transaction(pool_, [&](pqxx::connection& c) { attached = attach_alone(c, attach_json(req, 1, now), 1)[0]; });
+      return attach_result(attached);
     } catch (const StoreError&) {
       throw;
     } catch (const std::exception& e) {

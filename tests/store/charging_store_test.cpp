@@ -253,7 +253,7 @@ TEST_F(ChargingStoreTest, AttachRecordsClientDetailsAloneAndInTheBatchTransactio
                 "client_info->>'framed_ip', extract(epoch FROM last_seen)::bigint) FROM charging_sessions "
                 "WHERE id = '" + session + "'");
   };
-  for (const auto* s : {"r1", "r2", "r4", "r5"}) open_radius(s, kAlice);
+  for (const auto* s : {"r1", "r2", "r4", "r5", "r6"}) open_radius(s, kAlice);
   open("g1");
   const auto before = snapshot();
 
@@ -281,6 +281,16 @@ TEST_F(ChargingStoreTest, AttachRecordsClientDetailsAloneAndInTheBatchTransactio
   EXPECT_EQ(client("r2"), "alice,acct-r2,10.0.0.2," + std::to_string(later.time_since_epoch().count()));
   EXPECT_EQ(text("SELECT xmin::text FROM charging_sessions WHERE id = 'r2'"),
             text("SELECT xmin::text FROM charging_events WHERE session_id = 'g1' AND request_key = '1'"));
+
+  // With a charge that writes nothing (a replay): committed all the same.
+  batch = {attach("r6", "alice", "10.0.0.6"), request(RequestKind::Update, "g1", "1", {rg(10, true, 1000)})};
+  out = store_.charge_batch(batch, later);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[0]));
+  ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[1]));
+  EXPECT_EQ(std::get<ChargeResult>(out[0]).status, ChargeStatus::Ok);
+  EXPECT_TRUE(std::get<ChargeResult>(out[1]).replayed);
+  EXPECT_EQ(client("r6"), "alice,acct-r6,10.0.0.6," + std::to_string(later.time_since_epoch().count()));
 
   // Attaches alone in a batch: committed too, together.
   batch = {attach("r4", "alice", "10.0.0.4"), attach("r5", "alice", "10.0.0.5")};
