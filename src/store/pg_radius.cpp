@@ -14,8 +14,8 @@ using pg::opt;
 
 constexpr const char* kFindUser = "rad_find_user";
 
-// The user lookup of every Access-Request: prepared
-// once per connection (planning the four-way join cost more than running it).
+// The user lookup of every Access-Request: prepared once per connection
+// (planning the four-way join cost more than running it).
 constexpr pg::NamedSql kStatements[] = {
     // The user, once per template of its policy for this vendor (or once
     // with no template).
