@@ -21,11 +21,9 @@
 // round.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <mutex>
 
+#include "ocs/common/coalescer.hpp"
 #include "ocs/store/store.hpp"
 
 namespace ocs::store {
@@ -58,24 +56,18 @@ class GroupCommitStore final : public ChargingStore {
   }
 
   /// For logs and tests: batches run and requests charged so far.
-  struct Stats {
-    std::size_t batches = 0;
-    std::size_t requests = 0;
-    std::size_t largest = 0;
-  };
-  Stats stats() const;
+  using Stats = BatchStats;
+  Stats stats() const { return batches_.stats(); }
 
  private:
-  struct Waiter;
-  void run_batch(std::unique_lock<std::mutex>& lock);
+  struct Item {
+    const ChargeRequest* request = nullptr;
+    TimePoint now{};
+  };
+  std::vector<ChargeOutcome> run_batch(std::vector<Item>& batch);
 
   ChargingStore& inner_;
-  const std::size_t batch_max_;
-  const std::size_t parallel_;
-  mutable std::mutex mu_;
-  std::deque<Waiter*> queue_;  // waiting, in arrival order
-  std::size_t running_ = 0;    // batches being charged
-  Stats stats_;
+  Coalescer<Item, ChargeOutcome> batches_;
 };
 
 }  // namespace ocs::store
