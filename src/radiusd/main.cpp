@@ -104,7 +104,8 @@ int main(int argc, char** argv) {
       charging_ptr = grouped.get();
     }
     ocs::store::ChargingStore& charging = *charging_ptr;
-    ocs::store::PgRadiusStore radius_store(pool);
+    // The user lookups are coalesced like the charges (the same knobs).
+    ocs::store::PgRadiusStore radius_store(pool, config.radius.batch_max, config.radius.batch_parallel);
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, dict,
         [] { return std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now()); }, log);
@@ -142,6 +143,8 @@ int main(int argc, char** argv) {
       const auto st = grouped->stats();
       log->info("radius.group_commit batches={} requests={} largest={}", st.batches, st.requests, st.largest);
     }
+    if (const auto st = radius_store.lookup_stats(); st.batches > 0)
+      log->info("radius.user_lookups batches={} requests={} largest={}", st.batches, st.requests, st.largest);
     if (notifier) notifier->stop();
   } catch (const std::exception& e) {
     log->critical("radius.fatal error=\"{}\"", e.what());

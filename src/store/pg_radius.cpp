@@ -1,6 +1,8 @@
 // PostgreSQL side of ocs-radiusd's reads (include/ocs/store/radius_store.hpp).
 #include "ocs/store/pg_radius.hpp"
 
+#include <array>
+
 #include <pqxx/pqxx>
 
 #include "pg_util.hpp"
@@ -12,30 +14,75 @@ namespace {
 using pg::guarded;
 using pg::opt;
 
-constexpr const char* kFindUser = "rad_find_user";
+constexpr const char* kFindUsers = "rad_find_users";
 
-// The user lookup of every Access-Request: prepared once per connection
-// (planning the four-way join cost more than running it).
+// The user lookup of every Access-Request, for one user or for the batch of
+// those asked for at once (PgRadiusStore::find_users): prepared once per
+// connection (planning the four-way join cost more than running it).
 constexpr pg::NamedSql kStatements[] = {
-    // The user, once per template of its policy for this vendor (or once
-    // with no template).
-    {kFindUser,
-     "SELECT s.id, s.external_id, i.password, s.status, s.account_type, p.name, "
+    // Each user, once per template of its policy for the query's vendor (or
+    // once with no template), tagged with the query's position (from 1).
+    {kFindUsers,
+     "SELECT q.n, s.id, s.external_id, i.password, s.status, s.account_type, p.name, "
      "p.radius_on_blocked, p.radius_on_no_credit, p.radius_address_pool, p.radius_hotline_pool, "
      "p.acct_interim_interval, p.rate_limit_up_kbps, p.rate_limit_down_kbps, "
      "p.rate_limit_scaling_percent, p.hotline_url, p.restriction_filter_id, p.hotline_validity_time, "
      "t.kind, t.line "
-     "FROM subscriber_identities i JOIN subscribers s ON s.id = i.subscriber_id "
+     "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(name, vendor, n) "
+     "JOIN subscriber_identities i ON i.kind = 'username' AND i.value = q.name "
+     "JOIN subscribers s ON s.id = i.subscriber_id "
      "JOIN plans pl ON pl.id = s.plan_id "
      "JOIN policies p ON p.id = coalesce(s.policy_id, pl.policy_id) "
-     "LEFT JOIN radius_templates t ON t.policy_id = p.id AND t.vendor IN ($2, 'any') "
-     "WHERE i.kind = 'username' AND i.value = $1 "
-     "ORDER BY t.position, t.id"},
+     "LEFT JOIN radius_templates t ON t.policy_id = p.id AND t.vendor IN (q.vendor, 'any') "
+     "ORDER BY q.n, t.position, t.id"},
 };
+
+/// A text[] literal: {"a","b\\c"}. (Sent as one parameter, so that the
+/// statement stays prepared whatever the batch's size.)
+std::string text_array(std::span<const std::string> values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+RadiusUser user_from(const pqxx::row& r) {
+  RadiusUser u;
+  u.subscriber_id = r[1].as<std::int64_t>();
+  u.external_id = r[2].as<std::string>();
+  u.password = opt<std::string>(r[3]);
+  u.status = subscriber_status_from_string(r[4].as<std::string>()).value_or(SubscriberStatus::Blocked);
+  u.account_type = r[5].as<std::string>();
+  RadiusPolicy& p = u.policy;
+  p.name = r[6].as<std::string>();
+  p.hotline_when_blocked = r[7].as<std::string>() == "hotline";
+  p.hotline_when_no_credit = r[8].as<std::string>() == "hotline";
+  p.address_pool = opt<std::string>(r[9]);
+  p.hotline_pool = r[10].as<std::string>();
+  p.acct_interim_interval = opt<std::uint32_t>(r[11]);
+  p.rate_limit_up_kbps = opt<std::uint64_t>(r[12]);
+  p.rate_limit_down_kbps = opt<std::uint64_t>(r[13]);
+  p.rate_limit_scaling_percent = r[14].as<std::uint32_t>();
+  p.hotline_url = opt<std::string>(r[15]);
+  p.restriction_filter_id = opt<std::string>(r[16]);
+  p.hotline_validity_time = r[17].as<std::uint32_t>();
+  return u;
+}
 
 }  // namespace
 
-PgRadiusStore::PgRadiusStore(ConnectionPool& pool) : pool_(pool) {}
+PgRadiusStore::PgRadiusStore(ConnectionPool& pool, std::size_t batch_max, std::size_t parallel) : pool_(pool) {
+  if (batch_max > 1)
+    lookups_.emplace(batch_max, parallel, [this](std::vector<UserQuery>& queries) { return lookup_batch(queries); });
+}
 
 void PgRadiusStore::prepare_statements(pqxx::connection& c) { pg::prepare_all(c, kStatements); }
 
@@ -67,37 +114,58 @@ std::vector<NasClient> PgRadiusStore::nas_clients() {
 // charged is read by the charge itself: ChargeRequest::running_totals.)
 
 std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
+  if (!lookups_) return find_users(std::span<const UserQuery>(std::array{UserQuery{user_name, vendor}})).front();
+  Lookup found = lookups_->call(UserQuery{user_name, vendor});
+  if (auto* e = std::get_if<StoreError>(&found)) throw *e;
+  return std::move(std::get<std::optional<RadiusUser>>(found));
+}
+
+std::vector<PgRadiusStore::Lookup> PgRadiusStore::lookup_batch(std::vector<UserQuery>& queries) {
+  std::vector<Lookup> out;
+  out.reserve(queries.size());
+  try {
+    for (auto& user : find_users(queries)) out.emplace_back(std::move(user));
+  } catch (const StoreError&) {
+    if (queries.size() == 1) throw;
+    // One by one, so that only the culprit fails.
+    out.clear();
+    for (const auto& q : queries) {
+      try {
+        out.emplace_back(std::move(find_users(std::span(&q, 1)).front()));
+      } catch (const StoreError& e) {
+        out.emplace_back(e);
+      }
+    }
+  }
+  return out;
+}
+
+BatchStats PgRadiusStore::lookup_stats() const { return lookups_ ? lookups_->stats() : BatchStats{}; }
+
+std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const UserQuery> queries) {
+  std::vector<std::optional<RadiusUser>> out(queries.size());
+  // A NUL cannot be in a PostgreSQL text, so no identity holds one (and
+  // libpq would cut the parameter there).
+  std::vector<std::size_t> asked;  // positions in `queries`
+  std::vector<std::string> names, vendors;
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    if (queries[i].user_name.find('\0') != std::string::npos) continue;
+    asked.push_back(i);
+    names.push_back(queries[i].user_name);
+    vendors.push_back(queries[i].vendor);
+  }
+  if (asked.empty()) return out;
   return guarded([&] {
-    std::optional<RadiusUser> out;
     run_transaction(pool_, [&](pqxx::connection& c) {
-      out.reset();
+      for (auto& u : out) u.reset();
       pqxx::nontransaction tx(c);
-      const auto rows = tx.exec_prepared(kFindUser, user_name, vendor);
+      const auto rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
       tx.commit();
-      if (rows.empty()) return;
-      const auto& r = rows[0];
-      RadiusUser u;
-      u.subscriber_id = r[0].as<std::int64_t>();
-      u.external_id = r[1].as<std::string>();
-      u.password = opt<std::string>(r[2]);
-      u.status = subscriber_status_from_string(r[3].as<std::string>()).value_or(SubscriberStatus::Blocked);
-      u.account_type = r[4].as<std::string>();
-      RadiusPolicy& p = u.policy;
-      p.name = r[5].as<std::string>();
-      p.hotline_when_blocked = r[6].as<std::string>() == "hotline";
-      p.hotline_when_no_credit = r[7].as<std::string>() == "hotline";
-      p.address_pool = opt<std::string>(r[8]);
-      p.hotline_pool = r[9].as<std::string>();
-      p.acct_interim_interval = opt<std::uint32_t>(r[10]);
-      p.rate_limit_up_kbps = opt<std::uint64_t>(r[11]);
-      p.rate_limit_down_kbps = opt<std::uint64_t>(r[12]);
-      p.rate_limit_scaling_percent = r[13].as<std::uint32_t>();
-      p.hotline_url = opt<std::string>(r[14]);
-      p.restriction_filter_id = opt<std::string>(r[15]);
-      p.hotline_validity_time = r[16].as<std::uint32_t>();
-      for (const auto& t : rows)
-        if (!t[17].is_null()) u.templates.push_back(RadiusTemplate{t[17].as<std::string>(), t[18].as<std::string>()});
-      out = std::move(u);
+      for (const auto& r : rows) {
+        auto& user = out[asked[r[0].as<std::size_t>() - 1]];
+        if (!user) user = user_from(r);
+        if (!r[18].is_null()) user->templates.push_back(RadiusTemplate{r[18].as<std::string>(), r[19].as<std::string>()});
+      }
     });
     return out;
   });

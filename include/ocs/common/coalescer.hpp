@@ -13,7 +13,8 @@
 // `Out` (GroupCommitStore: a StoreError in the ChargeOutcome).
 //
 // Used by ocs-radiusd for its charges (store::GroupCommitStore: one
-// transaction and one WAL flush for many).
+// transaction and one WAL flush for many) and for its user lookups
+// (store::PgRadiusStore::find_user: one statement for many).
 #pragma once
 
 #include <algorithm>

@@ -1,8 +1,16 @@
 // The PostgreSQL RadiusStore.
 #pragma once
 
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
 #include <pqxx/pqxx>
 
+#include "ocs/common/coalescer.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/radius_store.hpp"
 
@@ -12,7 +20,13 @@ class PgRadiusStore : public RadiusStore {
  public:
   /// `pool` must outlive the store and prepare prepare_statements (as part
   /// of its Preparer) on each connection.
-  explicit PgRadiusStore(ConnectionPool& pool);
+  ///
+  /// With `batch_max` > 1, find_user calls from concurrent threads are
+  /// coalesced (ocs/common/coalescer.hpp): at most `parallel` lookups run at
+  /// once, and the users asked for meanwhile are read together by the next,
+  /// in one statement (ocs-radiusd passes its [radius] batch_max and
+  /// batch_parallel). With 1, every call reads at once on its own.
+  explicit PgRadiusStore(ConnectionPool& pool, std::size_t batch_max = 1, std::size_t parallel = 1);
 
   /// Prepares the statements of the hot paths (names start with "rad_").
   static void prepare_statements(pqxx::connection& c);
@@ -22,8 +36,23 @@ class PgRadiusStore : public RadiusStore {
   std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;
   std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) override;
 
+  struct UserQuery {
+    std::string user_name;
+    std::string vendor;
+  };
+  /// find_user for many, in one statement: one answer per query, in order.
+  /// Throws StoreError when the statement fails (the coalesced find_user
+  /// then reads each of its batch again alone, so that only a culprit's
+  /// caller gets the error: a User-Name that is not UTF-8, say).
+  std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries);
+
+  BatchStats lookup_stats() const;
+
  private:
   ConnectionPool& pool_;
+  using Lookup = std::variant<std::optional<RadiusUser>, StoreError>;
+  std::vector<Lookup> lookup_batch(std::vector<UserQuery>& queries);
+  std::optional<Coalescer<UserQuery, Lookup>> lookups_;
 };
 
 }  // namespace ocs::store

@@ -1,0 +1,166 @@
+// PgRadiusStore's user lookups against a fresh PostgreSQL database: one
+// statement for many users (find_users), and find_user coalescing the
+// lookups of concurrent threads, where a query that breaks the statement
+// fails only its own caller.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ocs/store/pg_pool.hpp"
+#include "ocs/store/pg_radius.hpp"
+#include "pg_test_db.hpp"
+
+namespace ocs::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// alice: policy 'std' (its own override), with templates for mikrotik and
+// for any vendor, written out of position order. bob: the plan's policy
+// 'plain', no templates, blocked, no password.
+constexpr const char* kFixture = R"SQL(
+INSERT INTO policies (name, validity_time, radius_on_blocked, radius_address_pool, acct_interim_interval)
+  VALUES ('plain', 600, 'hotline', 'POOL1', 300), ('std', 600, 'reject', NULL, NULL);
+INSERT INTO plans (name, currency, policy_id) SELECT 'basic', 'EUR', id FROM policies WHERE name = 'plain';
+INSERT INTO subscribers (external_id, plan_id, policy_id, status)
+  SELECT 'alice', p.id, (SELECT id FROM policies WHERE name = 'std'), 'active' FROM plans p;
+INSERT INTO subscribers (external_id, plan_id, status, account_type)
+  SELECT 'bob', p.id, 'blocked', 'postpaid' FROM plans p;
+INSERT INTO subscriber_identities (subscriber_id, kind, value, password)
+  SELECT id, 'username', 'alice', 'alicepw' FROM subscribers WHERE external_id = 'alice';
+INSERT INTO subscriber_identities (subscriber_id, kind, value, password)
+  SELECT id, 'username', 'bob"\,x', NULL FROM subscribers WHERE external_id = 'bob';
+INSERT INTO subscriber_identities (subscriber_id, kind, value)
+  SELECT id, 'msisdn', '491700000002' FROM subscribers WHERE external_id = 'bob';
+INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
+  SELECT id, 'any', 'radius_response', 2, 'Reply-Message = "any"' FROM policies WHERE name = 'std';
+INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
+  SELECT id, 'mikrotik', 'radius_response', 1, 'Mikrotik-Group := "${type}"' FROM policies WHERE name = 'std';
+INSERT INTO radius_templates (policy_id, vendor, kind, position, line)
+  SELECT id, 'cisco', 'addr-pool-mask', 0, 'cisco-pool' FROM policies WHERE name = 'std';
+)SQL";
+
+std::vector<std::string> template_lines(const RadiusUser& u) {
+  std::vector<std::string> out;
+  for (const auto& t : u.templates) out.push_back(t.kind + ":" + t.line);
+  return out;
+}
+
+class RadiusStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { db_.exec(kFixture); }
+
+  test::TestDatabase db_;
+};
+
+TEST_F(RadiusStoreTest, FindUsersAnswersEachQueryInOrderWithItsVendorsTemplates) {
+  ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
+  PgRadiusStore store(pool);
+  const std::vector<PgRadiusStore::UserQuery> queries{
+      {"alice", "mikrotik"}, {"nosuch", "generic"}, {"bob\"\\,x", "generic"},
+      {std::string("alice\0x", 7), "generic"},  // a NUL: no identity can hold one
+      {"alice", "cisco"},    {"491700000002", "generic"}};  // an msisdn is not a User-Name
+  const auto found = store.find_users(queries);
+  ASSERT_EQ(found.size(), queries.size());
+
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(found[0]->external_id, "alice");
+  EXPECT_EQ(found[0]->password, "alicepw");
+  EXPECT_EQ(found[0]->status, SubscriberStatus::Active);
+  EXPECT_EQ(found[0]->account_type, "prepaid");
+  EXPECT_EQ(found[0]->policy.name, "std");  // the subscriber's policy, not the plan's
+  EXPECT_FALSE(found[0]->policy.hotline_when_blocked);
+  EXPECT_EQ(template_lines(*found[0]),
+            (std::vector<std::string>{"radius_response:Mikrotik-Group := \"${type}\"",
+                                      "radius_response:Reply-Message = \"any\""}));
+
+  EXPECT_FALSE(found[1]);
+
+  ASSERT_TRUE(found[2]);  // quotes, a backslash and a comma survive the array
+  EXPECT_EQ(found[2]->external_id, "bob");
+  EXPECT_FALSE(found[2]->password);
+  EXPECT_EQ(found[2]->status, SubscriberStatus::Blocked);
+  EXPECT_EQ(found[2]->account_type, "postpaid");
+  EXPECT_EQ(found[2]->policy.name, "plain");
+  EXPECT_TRUE(found[2]->policy.hotline_when_blocked);
+  EXPECT_EQ(found[2]->policy.address_pool, "POOL1");
+  EXPECT_EQ(found[2]->policy.acct_interim_interval, 300u);
+  EXPECT_TRUE(found[2]->templates.empty());
+
+  EXPECT_FALSE(found[3]);
+
+  ASSERT_TRUE(found[4]);
+  EXPECT_EQ(template_lines(*found[4]),
+            (std::vector<std::string>{"addr-pool-mask:cisco-pool", "radius_response:Reply-Message = \"any\""}));
+
+  EXPECT_FALSE(found[5]);
+
+  // find_user is the same lookup, one at a time.
+  const auto one = store.find_user("alice", "mikrotik");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(template_lines(*one), template_lines(*found[0]));
+  EXPECT_FALSE(store.find_user("nosuch", "generic"));
+}
+
+TEST_F(RadiusStoreTest, ANameThatIsNotUtf8FailsTheStatement) {
+  ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
+  PgRadiusStore store(pool);
+  const std::vector<PgRadiusStore::UserQuery> queries{{"alice", "generic"}, {"bad\xff", "generic"}};
+  EXPECT_THROW(store.find_users(queries), StoreError);
+  EXPECT_THROW(store.find_user("bad\xff", "generic"), StoreError);
+  EXPECT_TRUE(store.find_user("alice", "generic"));  // the connection is still good
+}
+
+// Concurrent find_user calls wait while the pool's only connection is
+// taken, then go in one statement; the query that breaks it fails alone.
+TEST_F(RadiusStoreTest, ConcurrentLookupsAreCoalescedAndACulpritFailsAlone) {
+  ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
+  PgRadiusStore store(pool, 16, 1);
+  std::optional<ConnectionPool::Lease> held(pool.acquire());
+
+  std::atomic<int> right{0}, unknown{0}, failed{0}, wrong{0};
+  std::vector<std::thread> threads;
+  // Each call on a thread of its own; `check` sorts its answer, an error
+  // counts as `failed`.
+  const auto lookup = [&](std::string name, std::string vendor, std::function<std::atomic<int>&(const std::optional<RadiusUser>&)> check) {
+    threads.emplace_back([&store, &failed, name, vendor, check] {
+      try {
+        check(store.find_user(name, vendor))++;
+      } catch (const StoreError&) {
+        failed++;
+      }
+    });
+  };
+  // The first call leads a batch of its own, stuck on the pool; the others
+  // queue behind it.
+  lookup("alice", "generic", [&](const auto& u) -> std::atomic<int>& { return u ? right : wrong; });
+  std::this_thread::sleep_for(100ms);
+  constexpr int kAlice = 6;
+  for (int i = 0; i < kAlice; ++i)
+    lookup("alice", "mikrotik", [&](const auto& u) -> std::atomic<int>& {
+      return u && u->external_id == "alice" && u->templates.size() == 2 ? right : wrong;
+    });
+  lookup("nosuch", "generic", [&](const auto& u) -> std::atomic<int>& { return u ? wrong : unknown; });
+  lookup("bad\xff", "generic", [&](const auto&) -> std::atomic<int>& { return wrong; });
+  std::this_thread::sleep_for(200ms);  // let them reach the queue
+  held.reset();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(right, 1 + kAlice);
+  EXPECT_EQ(unknown, 1);
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(wrong, 0);
+  const BatchStats stats = store.lookup_stats();
+  EXPECT_EQ(stats.requests, 1u + kAlice + 2);
+  EXPECT_EQ(stats.batches, 2u);  // the lone first call, then everyone else at once
+  EXPECT_EQ(stats.largest, kAlice + 2u);
+}
+
+}  // namespace
+}  // namespace ocs::store
