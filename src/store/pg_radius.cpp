@@ -159,7 +159,16 @@ std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const
     run_transaction(pool_, [&](pqxx::connection& c) {
       for (auto& u : out) u.reset();
       pqxx::nontransaction tx(c);
-      const auto rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
+      pqxx::result rows;
+      try {
+        rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
+      } catch (const pqxx::data_exception&) {
+        // A value the database cannot hold (a User-Name that is not valid
+        // in its encoding): alone, that name is no one's; in a batch, the
+        // caller cannot tell which one it was.
+        if (asked.size() == 1) return;
+        throw;
+      }
       tx.commit();
       for (const auto& r : rows) {
         auto& user = out[asked[r[0].as<std::size_t>() - 1]];

@@ -41,9 +41,10 @@ class PgRadiusStore : public RadiusStore {
     std::string vendor;
   };
   /// find_user for many, in one statement: one answer per query, in order.
-  /// Throws StoreError when the statement fails (the coalesced find_user
-  /// then reads each of its batch again alone, so that only a culprit's
-  /// caller gets the error: a User-Name that is not UTF-8, say).
+  /// A name no identity can hold (a NUL; alone, one the database rejects as
+  /// not valid in its encoding) is unknown. Throws StoreError when the
+  /// statement fails; the coalesced find_user then reads each of its batch
+  /// again alone, so that only a culprit's caller is affected.
   std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries);
 
   BatchStats lookup_stats() const;

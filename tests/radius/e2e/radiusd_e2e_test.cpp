@@ -295,6 +295,29 @@ TEST_F(RadiusMikrotik, WrongPasswordUnknownUserAndBadChapAreRejectedWithReplyMes
   }
 }
 
+// A User-Name that is not UTF-8 cannot be anyone's in the UTF8 database:
+// an Access-Reject like any unknown user, not a dropped packet (it once made
+// the user lookup's statement fail, and the NAS retransmit for ever).
+TEST_F(RadiusMikrotik, UserNameThatIsNotUtf8IsRejected) {
+  UdpSocket nas("127.0.0.1");
+  r::Packet q;
+  q.code = r::code::AccessRequest;
+  q.identifier = 11;
+  for (auto& b : q.authenticator) b = 0x44;
+  r::add_string(q, r::attr::UserName, "alice\xff");
+  auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
+  r::add_octets(q, r::attr::UserPassword, *pw);
+  r::add_message_authenticator(q);
+  auto bytes = r::encode(q).bytes;
+  ASSERT_TRUE(r::finish_request(bytes, kSecret));
+  nas.send_to(daemon_->auth_port(), bytes);
+  const auto answer = nas.receive(3000);
+  ASSERT_TRUE(answer) << daemon_->log();
+  EXPECT_EQ(r::verify_response(*answer, q.authenticator, kSecret, true), r::VerifyResult::Ok);
+  EXPECT_EQ((*answer)[0], r::code::AccessReject);
+  EXPECT_NE(daemon_->log().find("reason=unknown_user"), std::string::npos) << daemon_->log();
+}
+
 TEST_F(RadiusMikrotik, WrongSecretIsDropped) {
   const Reply reply = radclient("auth", "User-Name = \"alice\"\nUser-Password = \"alicepw\"\nMessage-Authenticator = 0x00",
                                 "not-the-secret", 1);
