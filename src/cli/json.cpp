@@ -2,40 +2,9 @@
 
 #include <cstdio>
 
+#include "ocs/common/utf8.hpp"
+
 namespace ocs::cli {
-namespace {
-
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0) {
-    len = 2;
-    cp = c & 0x1fu;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3;
-    cp = c & 0x0fu;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4;
-    cp = c & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3fu);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0;
-  if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
-  return len;
-}
-
-}  // namespace
 
 std::string json_quote(std::string_view s) {
   std::string out;

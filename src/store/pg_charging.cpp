@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "ocs/common/utf8.hpp"
 #include "ocs/core/credit.hpp"
 #include "ocs/store/outcome_codec.hpp"
 #include "pg_util.hpp"
@@ -837,6 +838,22 @@ class ChargeTx {
 void validate(const ChargeRequest& req) {
   if (req.session_id.empty()) throw StoreError(StoreError::Kind::Invalid, "empty session id");
   if (req.request_key.empty()) throw StoreError(StoreError::Kind::Invalid, "empty request key");
+  // What PostgreSQL would refuse fails here, before it can fail a batch's
+  // statement (the front-ends check first: Diameter answers 5004, RADIUS
+  // escapes or leaves out such values).
+  const auto text = [](const std::string& v, const char* what) {
+    if (!is_text(v)) throw StoreError(StoreError::Kind::Invalid, std::string(what) + " is not UTF-8 text");
+  };
+  text(req.session_id, "session id");
+  text(req.request_key, "request key");
+  for (const auto& id : req.identities) text(id.value, "identity");
+  text(req.origin.origin_host, "origin host");
+  text(req.origin.origin_realm, "origin realm");
+  text(req.origin.nas_address, "NAS address");
+  for (const auto& [key, value] : req.origin.client) {
+    text(key, "client detail");
+    text(value, "client detail");
+  }
 }
 
 ChargeResult charge_once(ConnectionPool& pool, ChargingConfigCache& cache, const ChargeRequest& req,

@@ -723,6 +723,36 @@ TEST_F(ChargingStoreTest, BatchOfMixedRequestsChargesEachExactly) {
   expect_ledger_consistent(3);
 }
 
+// What a UTF8 database cannot hold fails its own request, before any SQL:
+// alone, and in a batch whose other requests are charged as usual.
+TEST_F(ChargingStoreTest, TextThatIsNotUtf8FailsOnlyItsRequest) {
+  auto bad_identity = request(RequestKind::Initial, "u1", "0", {rg(10, true)}, {{IdentityKind::Nai, "al\xff" "ce"}});
+  auto bad_session = request(RequestKind::Initial, "u2\xc0\xaf", "0", {rg(10, true)}, {msisdn(kAlice)});
+  auto bad_client = request(RequestKind::Initial, "u3", "0", {rg(10, true)}, {msisdn(kAlice)});
+  bad_client.origin.client = {{"user_name", std::string("a\0b", 3)}};
+  for (const auto* r : {&bad_identity, &bad_session, &bad_client}) {
+    try {
+      store_.charge(*r, kNow);
+      ADD_FAILURE() << "charged " << r->session_id;
+    } catch (const StoreError& e) {
+      EXPECT_EQ(e.kind(), StoreError::Kind::Invalid) << e.what();
+    }
+  }
+  const std::vector<ChargeRequest> batch = {
+      request(RequestKind::Initial, "s1", "0", {rg(10, true)}, {msisdn(kAlice)}), bad_identity, bad_session,
+      request(RequestKind::Initial, "s2", "0", {rg(10, true)}, {msisdn(kCarol)}), bad_client};
+  const auto out = store_.charge_batch(batch, kNow);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(ok(out[0]).subscriber, "alice");
+  EXPECT_EQ(ok(out[3]).subscriber, "carol");
+  for (const std::size_t i : {1u, 2u, 4u}) {
+    ASSERT_TRUE(std::holds_alternative<StoreError>(out[i])) << i;
+    EXPECT_EQ(std::get<StoreError>(out[i]).kind(), StoreError::Kind::Invalid) << i;
+  }
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions"), 2);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), 2);
+}
+
 TEST_F(ChargingStoreTest, ReplayInsideABatchAndAcrossBatchesChargesOnce) {
   open("s1");
   const auto u = request(RequestKind::Update, "s1", "1", {rg(10, true, 50500)});
