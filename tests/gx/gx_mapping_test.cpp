@@ -57,6 +57,10 @@ TEST(GxMapping, RejectsBadRequests) {
       {"empty Subscription-Id-Data", with([](Ccr& c) { c.subscription_ids = {{0, ""}}; }), 5004, 444},
       {"usage without key", with([](Ccr& c) { c.usage = {UsageMonitoring{std::nullopt, true, 5, {}, {}}}; }), 5004,
        1066},
+      {"Subscription-Id-Data not UTF-8", with([](Ccr& c) { c.subscription_ids = {{1, "26201\xff"}}; }), 5004, 444},
+      {"Session-Id not UTF-8", with([](Ccr& c) { c.session_id = "pgw;1;\xc0\xaf"; }), 5004, 263},
+      {"Monitoring-Key not UTF-8",
+       with([](Ccr& c) { c.usage = {UsageMonitoring{std::string("k\xff"), true, 5, {}, {}}}; }), 5004, 1066},
   };
   for (const auto& c : cases) {
     auto r = to_policy_request(c.ccr);

@@ -161,6 +161,15 @@ INSTANTIATE_TEST_SUITE_P(
                 avp_code::kSubscriptionIdType},
         BadCase{"empty_subscription_data", [](Ccr& c) { c.subscription_ids = {{0, ""}}; }, kInvalidAvpValue,
                 avp_code::kSubscriptionIdData},
+        // UTF8String AVPs that are not UTF-8 (an overlong '/', a lone byte,
+        // a NUL): PostgreSQL could not hold them either.
+        BadCase{"subscription_data_not_utf8",
+                [](Ccr& c) { c.subscription_ids = {{0, "491700000001"}, {3, "user@\xc0\xafrealm"}}; },
+                kInvalidAvpValue, avp_code::kSubscriptionIdData},
+        BadCase{"subscription_data_nul", [](Ccr& c) { c.subscription_ids = {{1, std::string("2620\0001", 6)}}; },
+                kInvalidAvpValue, avp_code::kSubscriptionIdData},
+        BadCase{"session_id_not_utf8", [](Ccr& c) { c.session_id = "pgw;1;\xff"; }, kInvalidAvpValue,
+                avp_code::kSessionId},
         BadCase{"bad_tariff_change_usage",
                 [](Ccr& c) {
                   CcrMscc m;

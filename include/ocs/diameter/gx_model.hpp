@@ -23,7 +23,7 @@ namespace avp_code {
 inline constexpr std::uint32_t kCcRequestType = 416, kCcRequestNumber = 415, kSubscriptionId = 443,
                                kSubscriptionIdData = 444, kSubscriptionIdType = 450,
                                kUsageMonitoringInformation = 1067, kMonitoringKey = 1066,
-                               kUsedServiceUnit = 446;
+                               kUsedServiceUnit = 446, kSessionId = 263;
 }
 
 /// Event-Trigger (TS 29.212 5.3.7) values the PCRF asks for itself.

@@ -21,7 +21,7 @@ namespace avp_code {
 inline constexpr std::uint32_t kCcRequestType = 416, kCcRequestNumber = 415, kSubscriptionId = 443,
                                kSubscriptionIdData = 444, kSubscriptionIdType = 450, kRequestedAction = 436,
                                kMscc = 456, kRatingGroup = 432, kUsedServiceUnit = 446, kCcTime = 420,
-                               kTariffChangeUsage = 452;
+                               kTariffChangeUsage = 452, kSessionId = 263;
 }
 
 enum class RequestType : std::uint32_t { Initial = 1, Update = 2, Termination = 3, Event = 4 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ocs/common/utf8.hpp"
+
 namespace ocs::gx {
 
 namespace {
@@ -26,6 +28,8 @@ std::variant<store::PolicyRequest, Rejection> to_policy_request(const Ccr& ccr) 
   using namespace avp_code;
   if (!ccr.request_type) return reject(ccr, gy::kMissingAvp, kCcRequestType);
   if (!ccr.request_number) return reject(ccr, gy::kMissingAvp, kCcRequestNumber);
+  // UTF8String values that are not UTF-8 (RFC 6733 4.3.1): DIAMETER_INVALID_AVP_VALUE.
+  if (!is_text(ccr.session_id)) return reject(ccr, gy::kInvalidAvpValue, kSessionId);
   store::PolicyRequest req;
   switch (*ccr.request_type) {
     case 1: req.kind = RequestKind::Initial; break;
@@ -41,12 +45,15 @@ std::variant<store::PolicyRequest, Rejection> to_policy_request(const Ccr& ccr) 
     for (const auto& s : ccr.subscription_ids) {
       if (s.type > static_cast<std::uint32_t>(gy::SubscriptionIdType::Private))
         return reject(ccr, gy::kInvalidAvpValue, kSubscriptionIdType);
-      if (s.data.empty()) return reject(ccr, gy::kInvalidAvpValue, kSubscriptionIdData);
+      if (s.data.empty() || !is_text(s.data)) return reject(ccr, gy::kInvalidAvpValue, kSubscriptionIdData);
       if (auto id = gy::to_identity(s)) req.identities.push_back(std::move(*id));
     }
   }
   for (const auto& u : ccr.usage) {
-    if (!u.monitoring_key || u.monitoring_key->empty()) return reject(ccr, gy::kInvalidAvpValue, kMonitoringKey);
+    // Monitoring-Key is an OctetString, but the keys are the policy's own
+    // (text) names, echoed back: other bytes name nothing.
+    if (!u.monitoring_key || u.monitoring_key->empty() || !is_text(*u.monitoring_key))
+      return reject(ccr, gy::kInvalidAvpValue, kMonitoringKey);
     if (!u.has_used) continue;  // a key without a report: nothing to count
     req.usage.push_back(store::UsageReport{*u.monitoring_key, octets_of(u)});
   }

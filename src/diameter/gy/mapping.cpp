@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ocs/common/utf8.hpp"
 #include "ocs/diameter/gy_model.hpp"
 
 namespace ocs::gy {
@@ -110,6 +111,8 @@ std::variant<store::ChargeRequest, Rejection> to_charge_request(const Ccr& ccr, 
   if (!ccr.request_type) return reject(ccr, kMissingAvp, avp_code::kCcRequestType);
   if (*ccr.request_type < 1 || *ccr.request_type > 4) return reject(ccr, kInvalidAvpValue, avp_code::kCcRequestType);
   if (!ccr.request_number) return reject(ccr, kMissingAvp, avp_code::kCcRequestNumber);
+  // UTF8String values that are not UTF-8 (RFC 6733 4.3.1): DIAMETER_INVALID_AVP_VALUE.
+  if (!is_text(ccr.session_id)) return reject(ccr, kInvalidAvpValue, avp_code::kSessionId);
   const auto type = static_cast<RequestType>(*ccr.request_type);
 
   store::ChargeRequest req;
@@ -137,7 +140,7 @@ std::variant<store::ChargeRequest, Rejection> to_charge_request(const Ccr& ccr, 
     for (const auto& s : ccr.subscription_ids) {
       if (s.type > static_cast<std::uint32_t>(SubscriptionIdType::Private))
         return reject(ccr, kInvalidAvpValue, avp_code::kSubscriptionIdType);
-      if (s.data.empty()) return reject(ccr, kInvalidAvpValue, avp_code::kSubscriptionIdData);
+      if (s.data.empty() || !is_text(s.data)) return reject(ccr, kInvalidAvpValue, avp_code::kSubscriptionIdData);
       if (auto id = to_identity(s)) req.identities.push_back(std::move(*id));
     }
   }
