@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "ocs/common/utf8.hpp"
 #include "ocs/radius/auth.hpp"
 
 namespace ocs::radiusd {
@@ -30,6 +31,14 @@ std::optional<std::uint64_t> to_u64(const std::optional<std::string>& s) {
 }
 
 constexpr std::uint8_t kFramedIpAddress = 8;
+
+/// A text attribute whose value the database can hold (UTF-8, no NUL), else
+/// nothing: such a User-Name cannot be anyone's.
+std::optional<std::string> text_attribute(const Packet& request, std::uint8_t type) {
+  auto v = radius::get_string(request, type);
+  if (v && !is_text(*v)) return std::nullopt;
+  return v;
+}
 
 Packet reply_to(const Packet& request, std::uint8_t code) {
   Packet p;
@@ -80,7 +89,9 @@ void set_quota(radius::Authorization& a, const Grant& g) {
 }  // namespace
 
 std::string session_id(const std::string& nas_address, const std::string& acct_session_id) {
-  return nas_address + "/" + acct_session_id;
+  if (is_text(acct_session_id)) return nas_address + "/" + acct_session_id;
+  return nas_address + "/hex:" +
+         hex(std::span(reinterpret_cast<const std::uint8_t*>(acct_session_id.data()), acct_session_id.size()));
 }
 
 Totals totals_of(const Packet& request) {
@@ -119,6 +130,10 @@ bool Service::recheck_credit(const std::string& sid, const std::string& nas_addr
 
 std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   using namespace radius;
+  if (const auto raw = get_string(request, attr::UserName); raw && !raw->empty() && !is_text(*raw)) {
+    log_->info("radius.auth.reject nas={} reason=unknown_user user_name_not_utf8=true", nas.name);
+    return reject(request, "Authentication failed");
+  }
   const auto user_name = get_string(request, attr::UserName);
   if (!user_name || user_name->empty()) {
     log_->info("radius.auth.reject nas={} reason=no_user_name", nas.name);
@@ -298,8 +313,9 @@ void Service::remember_client(store::ChargeRequest& r, const Packet& request, co
   using namespace radius;
   auto& client = r.origin.client;
   client.clear();
-  if (const auto user = get_string(request, attr::UserName)) client.emplace_back("user_name", *user);
-  client.emplace_back("acct_session_id", acct_session_id);
+  // Only what the database can hold as text (CoA then does without).
+  if (const auto user = text_attribute(request, attr::UserName)) client.emplace_back("user_name", *user);
+  if (is_text(acct_session_id)) client.emplace_back("acct_session_id", acct_session_id);
   if (const auto ip = get_ipaddr(request, kFramedIpAddress)) {
     client.emplace_back("framed_ip", std::to_string(*ip >> 24) + "." + std::to_string((*ip >> 16) & 255) + "." +
                                          std::to_string((*ip >> 8) & 255) + "." + std::to_string(*ip & 255));
@@ -355,7 +371,7 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
     return std::nullopt;
   }
   const std::string sid = session_id(nas.address, *acct_session);
-  const auto user_name = get_string(request, attr::UserName);
+  const auto user_name = text_attribute(request, attr::UserName);
   const auto with_identity = [&](store::ChargeRequest& r) {
     if (user_name) r.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
   };
@@ -384,7 +400,8 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // provisional session named in Class: the real session replaces it.
       if (const auto cls = get_string(request, attr::Class)) {
         const std::string prefix = "ocs:" + nas.address + "/auth/";
-        if (cls->starts_with(prefix)) (void)charging_.close_session(cls->substr(4), "accounting-start", now);
+        if (cls->starts_with(prefix) && is_text(*cls))
+          (void)charging_.close_session(cls->substr(4), "accounting-start", now);
       }
       auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;

@@ -30,7 +30,9 @@ struct Nas {
   bool require_message_authenticator = true;
 };
 
-/// The session id of a RADIUS session: "<nas-ip>/<Acct-Session-Id>".
+/// The session id of a RADIUS session: "<nas-ip>/<Acct-Session-Id>", or
+/// "<nas-ip>/hex:<its bytes in hex>" when the Acct-Session-Id is not UTF-8
+/// text (RFC 2866 asks for UTF-8; the database can hold nothing else).
 std::string session_id(const std::string& nas_address, const std::string& acct_session_id);
 
 /// Running totals of an Accounting-Request (octets with Gigawords).

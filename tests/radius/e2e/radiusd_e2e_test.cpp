@@ -4,6 +4,8 @@
 // address, a raw UDP socket with packets built by our codec).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -423,6 +425,56 @@ TEST_F(RadiusMikrotik, MalformedPacketsAreDroppedAndTheServerStillAnswers) {
   const std::string log = daemon_->log();
   EXPECT_NE(log.find("radius.drop.malformed from=127.0.0.1"), std::string::npos);
   EXPECT_NE(log.find("reason=AttributeOverrun"), std::string::npos) << daemon_->log_tail();
+}
+
+// An Acct-Session-Id that is not UTF-8 names its session in hex, the same at
+// every packet; a User-Name that is not UTF-8 is left out (no one's). The
+// session is opened, charged and closed like any other: nothing is lost to
+// bytes the database cannot hold (they once failed every packet of it).
+TEST_F(RadiusMikrotik, AccountingWithBytesThatAreNotUtf8IsChargedUnderAHexSessionId) {
+  subscriber("bytes", "bytespw", 100000);
+  UdpSocket nas("127.0.0.1");
+  std::string acct_session = "acct-\xff\x01";
+  const std::string sid = "127.0.0.1/hex:616363742dff01";
+  std::uint8_t id = 40;
+  const auto send = [&](std::uint32_t status, std::uint32_t output_octets, const std::string& user) {
+    r::Packet q;
+    q.code = r::code::AccountingRequest;
+    q.identifier = id++;
+    r::add_string(q, r::attr::UserName, user);
+    r::add_string(q, r::attr::AcctSessionId, acct_session);
+    r::add_integer(q, r::attr::AcctStatusType, status);
+    r::add_integer(q, r::attr::AcctOutputOctets, output_octets);
+    auto bytes = r::encode(q).bytes;
+    if (!r::finish_request(bytes, kSecret)) return false;
+    std::array<std::uint8_t, 16> auth{};
+    std::copy_n(bytes.begin() + 4, 16, auth.begin());
+    nas.send_to(daemon_->acct_port(), bytes);
+    const auto answer = nas.receive(3000);
+    return answer && (*answer)[0] == r::code::AccountingResponse &&
+           r::verify_response(*answer, auth, kSecret, false) == r::VerifyResult::Ok;
+  };
+  ASSERT_TRUE(send(r::acct_status::Start, 0, "bytes")) << daemon_->log_tail();
+  EXPECT_EQ(session_state(sid), "open");
+  EXPECT_EQ(held(sid), 20);
+  // The Start's details: the User-Name, but no acct_session_id (not text).
+  EXPECT_EQ(query_text("SELECT (client_info ->> 'user_name') || ' ' || (client_info ? 'acct_session_id') "
+                       "FROM charging_sessions WHERE id = '" + sid + "'"),
+            "bytes false");
+  ASSERT_TRUE(send(r::acct_status::InterimUpdate, 3 * MiB, "b\xf6" "b")) << daemon_->log_tail();
+  EXPECT_EQ(debited(sid), 6);
+  ASSERT_TRUE(send(r::acct_status::Stop, 4 * MiB, "b\xf6" "b")) << daemon_->log_tail();
+  EXPECT_EQ(debited(sid), 8);
+  EXPECT_EQ(session_state(sid), "closed");
+  EXPECT_EQ(held(sid), 0);
+  EXPECT_EQ(balance("bytes"), 100000 - 8);
+  expect_ledger_consistent();
+
+  // A Start that names its user only in bytes that are not UTF-8: answered
+  // (no one to charge, so no session), not dropped.
+  acct_session = "acct-2";
+  EXPECT_TRUE(send(r::acct_status::Start, 0, "b\xf6" "b")) << daemon_->log_tail();
+  EXPECT_EQ(session_state("127.0.0.1/acct-2"), "NULL");
 }
 
 TEST_F(RadiusMikrotik, StartInterimStopWithGigawordsChargesExactDeltas) {
