@@ -215,6 +215,19 @@ class RadiusEndToEnd : public ::testing::Test {
     EXPECT_TRUE(r::finish_request(bytes, secret));
     return bytes;
   }
+  /// `q` as a PAP Access-Request with Message-Authenticator: the password
+  /// hidden with kSecret under an authenticator of `fill` bytes, the packet
+  /// signed with `secret`.
+  static std::vector<std::uint8_t> pap_request(r::Packet q, std::uint8_t fill, const std::string& password,
+                                               const std::string& secret = kSecret) {
+    for (auto& b : q.authenticator) b = fill;
+    auto pw = r::hide_password(password, q.authenticator, kSecret);
+    r::add_octets(q, r::attr::UserPassword, *pw);
+    r::add_message_authenticator(q);
+    auto bytes = r::encode(q).bytes;
+    EXPECT_TRUE(r::finish_request(bytes, secret));
+    return bytes;
+  }
   static r::Packet accounting(std::uint8_t id, std::uint32_t status, const std::string& session,
                               const std::string& user) {
     r::Packet p;
@@ -305,17 +318,13 @@ TEST_F(RadiusMikrotik, UserNameThatIsNotUtf8IsRejected) {
   r::Packet q;
   q.code = r::code::AccessRequest;
   q.identifier = 11;
-  for (auto& b : q.authenticator) b = 0x44;
   r::add_string(q, r::attr::UserName, "alice\xff");
-  auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
-  r::add_octets(q, r::attr::UserPassword, *pw);
-  r::add_message_authenticator(q);
-  auto bytes = r::encode(q).bytes;
-  ASSERT_TRUE(r::finish_request(bytes, kSecret));
-  nas.send_to(daemon_->auth_port(), bytes);
+  nas.send_to(daemon_->auth_port(), pap_request(q, 0x44, "alicepw"));
   const auto answer = nas.receive(3000);
   ASSERT_TRUE(answer) << daemon_->log();
-  EXPECT_EQ(r::verify_response(*answer, q.authenticator, kSecret, true), r::VerifyResult::Ok);
+  r::Authenticator sent;
+  sent.fill(0x44);
+  EXPECT_EQ(r::verify_response(*answer, sent, kSecret, true), r::VerifyResult::Ok);
   EXPECT_EQ((*answer)[0], r::code::AccessReject);
   EXPECT_NE(daemon_->log().find("reason=unknown_user"), std::string::npos) << daemon_->log();
 }
@@ -349,29 +358,17 @@ TEST_F(RadiusMikrotik, MessageAuthenticatorMissingOrBadIsDropped) {
   }
   // Present but wrong (computed with another secret).
   {
-    r::Packet q = p;
-    for (auto& b : q.authenticator) b = 0x22;
-    auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
-    r::add_octets(q, r::attr::UserPassword, *pw);
-    r::add_message_authenticator(q);
-    auto bytes = r::encode(q).bytes;
-    ASSERT_TRUE(r::finish_request(bytes, "other-secret"));
-    nas.send_to(daemon_->auth_port(), bytes);
+    nas.send_to(daemon_->auth_port(), pap_request(p, 0x22, "alicepw", "other-secret"));
     EXPECT_FALSE(nas.receive(700)) << "answered with a bad Message-Authenticator";
   }
   // The same request, signed properly, is answered.
   {
-    r::Packet q = p;
-    for (auto& b : q.authenticator) b = 0x33;
-    auto pw = r::hide_password("alicepw", q.authenticator, kSecret);
-    r::add_octets(q, r::attr::UserPassword, *pw);
-    r::add_message_authenticator(q);
-    auto bytes = r::encode(q).bytes;
-    ASSERT_TRUE(r::finish_request(bytes, kSecret));
-    nas.send_to(daemon_->auth_port(), bytes);
+    nas.send_to(daemon_->auth_port(), pap_request(p, 0x33, "alicepw"));
     const auto answer = nas.receive(3000);
     ASSERT_TRUE(answer);
-    EXPECT_EQ(r::verify_response(*answer, q.authenticator, kSecret, true), r::VerifyResult::Ok);
+    r::Authenticator sent;
+    sent.fill(0x33);
+    EXPECT_EQ(r::verify_response(*answer, sent, kSecret, true), r::VerifyResult::Ok);
     EXPECT_EQ((*answer)[0], r::code::AccessAccept);
   }
   EXPECT_NE(daemon_->log().find("radius.drop.unverified nas=nas1 code=Access-Request reason="), std::string::npos);
@@ -438,21 +435,15 @@ TEST_F(RadiusMikrotik, AccountingWithBytesThatAreNotUtf8IsChargedUnderAHexSessio
   const std::string sid = "127.0.0.1/hex:616363742dff01";
   std::uint8_t id = 40;
   const auto send = [&](std::uint32_t status, std::uint32_t output_octets, const std::string& user) {
-    r::Packet q;
-    q.code = r::code::AccountingRequest;
-    q.identifier = id++;
-    r::add_string(q, r::attr::UserName, user);
-    r::add_string(q, r::attr::AcctSessionId, acct_session);
-    r::add_integer(q, r::attr::AcctStatusType, status);
+    r::Packet q = accounting(id++, status, acct_session, user);
     r::add_integer(q, r::attr::AcctOutputOctets, output_octets);
-    auto bytes = r::encode(q).bytes;
-    if (!r::finish_request(bytes, kSecret)) return false;
-    std::array<std::uint8_t, 16> auth{};
-    std::copy_n(bytes.begin() + 4, 16, auth.begin());
+    const auto bytes = signed_request(q);
+    r::Authenticator sent{};
+    std::copy_n(bytes.begin() + 4, sent.size(), sent.begin());
     nas.send_to(daemon_->acct_port(), bytes);
     const auto answer = nas.receive(3000);
     return answer && (*answer)[0] == r::code::AccountingResponse &&
-           r::verify_response(*answer, auth, kSecret, false) == r::VerifyResult::Ok;
+           r::verify_response(*answer, sent, kSecret) == r::VerifyResult::Ok;
   };
   ASSERT_TRUE(send(r::acct_status::Start, 0, "bytes")) << daemon_->log_tail();
   EXPECT_EQ(session_state(sid), "open");
