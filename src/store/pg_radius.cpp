@@ -125,9 +125,11 @@ std::vector<PgRadiusStore::Lookup> PgRadiusStore::lookup_batch(std::vector<UserQ
   out.reserve(queries.size());
   try {
     for (auto& user : find_users(queries)) out.emplace_back(std::move(user));
-  } catch (const StoreError&) {
-    if (queries.size() == 1) throw;
-    // One by one, so that only the culprit fails.
+  } catch (const StoreError& failed) {
+    // A database that is down fails the whole batch at once (each caller
+    // gets the error now, not after one more timeout per query).
+    if (queries.size() == 1 || failed.kind() != StoreError::Kind::Invalid) throw;
+    // A value one query brought: one by one, so that only the culprit fails.
     out.clear();
     for (const auto& q : queries) {
       try {
@@ -162,12 +164,12 @@ std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const
       pqxx::result rows;
       try {
         rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
-      } catch (const pqxx::data_exception&) {
+      } catch (const pqxx::data_exception& e) {
         // A value the database cannot hold (a User-Name that is not valid
         // in its encoding): alone, that name is no one's; in a batch, the
         // caller cannot tell which one it was.
         if (asked.size() == 1) return;
-        throw;
+        throw StoreError(StoreError::Kind::Invalid, e.what());
       }
       tx.commit();
       for (const auto& r : rows) {

@@ -43,8 +43,9 @@ class PgRadiusStore : public RadiusStore {
   /// find_user for many, in one statement: one answer per query, in order.
   /// A name no identity can hold (a NUL; alone, one the database rejects as
   /// not valid in its encoding) is unknown. Throws StoreError when the
-  /// statement fails; the coalesced find_user then reads each of its batch
-  /// again alone, so that only a culprit's caller is affected.
+  /// statement fails (Kind::Invalid when a value in it was refused); the
+  /// coalesced find_user then reads each of its batch again alone, so that
+  /// only a culprit's caller is affected (any other error fails them all).
   std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries);
 
   BatchStats lookup_stats() const;
