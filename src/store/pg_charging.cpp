@@ -1080,15 +1080,11 @@ void PgChargingStore::prepare_statements(pqxx::connection& c) {
 ChargeResult PgChargingStore::charge(const ChargeRequest& req, TimePoint now) {
   validate(req);
   if (req.attach_only) {
-    try {
+    return pg::guarded([&] {
       bool attached = false;
       run_transaction(pool_, [&](pqxx::connection& c) { attached = attach_alone(c, attach_json(req, 1, now), 1)[0]; });
       return attach_result(attached);
-    } catch (const StoreError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw as_store_error(e);
-    }
+    });
   }
   // A lost race on the request key, or a commit whose outcome is unknown, is
   // retried once: the request key makes the second attempt a replay if the
