@@ -130,10 +130,6 @@ bool Service::recheck_credit(const std::string& sid, const std::string& nas_addr
 
 std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   using namespace radius;
-  if (const auto raw = get_string(request, attr::UserName); raw && !raw->empty() && !is_text(*raw)) {
-    log_->info("radius.auth.reject nas={} reason=unknown_user user_name_not_utf8=true", nas.name);
-    return reject(request, "Authentication failed");
-  }
   const auto user_name = get_string(request, attr::UserName);
   if (!user_name || user_name->empty()) {
     log_->info("radius.auth.reject nas={} reason=no_user_name", nas.name);

@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include "ocs/common/utf8.hpp"
 #include "pg_util.hpp"
 
 namespace ocs::store {
@@ -81,7 +82,7 @@ RadiusUser user_from(const pqxx::row& r) {
 
 PgRadiusStore::PgRadiusStore(ConnectionPool& pool, std::size_t batch_max, std::size_t parallel) : pool_(pool) {
   if (batch_max > 1)
-    lookups_.emplace(batch_max, parallel, [this](std::vector<UserQuery>& queries) { return lookup_batch(queries); });
+    lookups_.emplace(batch_max, parallel, [this](std::vector<UserQuery>& queries) { return find_users(queries); });
 }
 
 void PgRadiusStore::prepare_statements(pqxx::connection& c) { pg::prepare_all(c, kStatements); }
@@ -115,43 +116,20 @@ std::vector<NasClient> PgRadiusStore::nas_clients() {
 
 std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
   if (!lookups_) return find_users(std::span<const UserQuery>(std::array{UserQuery{user_name, vendor}})).front();
-  Lookup found = lookups_->call(UserQuery{user_name, vendor});
-  if (auto* e = std::get_if<StoreError>(&found)) throw *e;
-  return std::move(std::get<std::optional<RadiusUser>>(found));
-}
-
-std::vector<PgRadiusStore::Lookup> PgRadiusStore::lookup_batch(std::vector<UserQuery>& queries) {
-  std::vector<Lookup> out;
-  out.reserve(queries.size());
-  try {
-    for (auto& user : find_users(queries)) out.emplace_back(std::move(user));
-  } catch (const StoreError& failed) {
-    // A database that is down fails the whole batch at once (each caller
-    // gets the error now, not after one more timeout per query).
-    if (queries.size() == 1 || failed.kind() != StoreError::Kind::Invalid) throw;
-    // A value one query brought: one by one, so that only the culprit fails.
-    out.clear();
-    for (const auto& q : queries) {
-      try {
-        out.emplace_back(std::move(find_users(std::span(&q, 1)).front()));
-      } catch (const StoreError& e) {
-        out.emplace_back(e);
-      }
-    }
-  }
-  return out;
+  return lookups_->call(UserQuery{user_name, vendor});
 }
 
 BatchStats PgRadiusStore::lookup_stats() const { return lookups_ ? lookups_->stats() : BatchStats{}; }
 
 std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const UserQuery> queries) {
   std::vector<std::optional<RadiusUser>> out(queries.size());
-  // A NUL cannot be in a PostgreSQL text, so no identity holds one (and
-  // libpq would cut the parameter there).
+  // A name that is not UTF-8 text (or holds a NUL) is no identity's, and
+  // would fail the statement for every name in it: left out, as the
+  // charging store refuses such text (pg_charging.cpp, validate).
   std::vector<std::size_t> asked;  // positions in `queries`
   std::vector<std::string> names, vendors;
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    if (queries[i].user_name.find('\0') != std::string::npos) continue;
+    if (!is_text(queries[i].user_name)) continue;
     asked.push_back(i);
     names.push_back(queries[i].user_name);
     vendors.push_back(queries[i].vendor);
@@ -161,16 +139,7 @@ std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const
     run_transaction(pool_, [&](pqxx::connection& c) {
       for (auto& u : out) u.reset();
       pqxx::nontransaction tx(c);
-      pqxx::result rows;
-      try {
-        rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
-      } catch (const pqxx::data_exception& e) {
-        // A value the database cannot hold (a User-Name that is not valid
-        // in its encoding): alone, that name is no one's; in a batch, the
-        // caller cannot tell which one it was.
-        if (asked.size() == 1) return;
-        throw StoreError(StoreError::Kind::Invalid, e.what());
-      }
+      const auto rows = tx.exec_prepared(kFindUsers, text_array(names), text_array(vendors));
       tx.commit();
       for (const auto& r : rows) {
         auto& user = out[asked[r[0].as<std::size_t>() - 1]];

@@ -1,7 +1,6 @@
 // PgRadiusStore's user lookups against a fresh PostgreSQL database: one
 // statement for many users (find_users), and find_user coalescing the
-// lookups of concurrent threads, where a query that breaks the statement
-// affects only its own caller.
+// lookups of concurrent threads; a name that is not UTF-8 is unknown.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -108,19 +107,25 @@ TEST_F(RadiusStoreTest, FindUsersAnswersEachQueryInOrderWithItsVendorsTemplates)
   EXPECT_FALSE(store.find_user("nosuch", "generic"));
 }
 
-TEST_F(RadiusStoreTest, ANameThatIsNotUtf8FailsTheStatementButAloneIsUnknown) {
+// A name that is not UTF-8 is no one's, and does not fail the statement
+// for the others (it is not sent).
+TEST_F(RadiusStoreTest, ANameThatIsNotUtf8IsUnknownAndTheOthersAreFound) {
   ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
   PgRadiusStore store(pool);
   const std::vector<PgRadiusStore::UserQuery> queries{{"alice", "generic"}, {"bad\xff", "generic"}};
-  EXPECT_THROW(store.find_users(queries), StoreError);
+  const auto found = store.find_users(queries);
+  ASSERT_EQ(found.size(), 2u);
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(found[0]->external_id, "alice");
+  EXPECT_FALSE(found[1]);
   EXPECT_FALSE(store.find_user("bad\xff", "generic"));  // an Access-Reject, not a dropped packet
-  EXPECT_TRUE(store.find_user("alice", "generic"));     // the connection is still good
+  EXPECT_TRUE(store.find_user("alice", "generic"));
 }
 
 // Concurrent find_user calls wait while the pool's only connection is
-// taken, then go in one statement; the query that breaks it is read alone
-// again, and is unknown, while the others get their answers.
-TEST_F(RadiusStoreTest, ConcurrentLookupsAreCoalescedAndACulpritIsReadAlone) {
+// taken, then go in one statement; a name that is not UTF-8 among them is
+// unknown, and the others get their answers.
+TEST_F(RadiusStoreTest, ConcurrentLookupsAreCoalescedAndANameThatIsNotUtf8IsUnknown) {
   ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
   PgRadiusStore store(pool, 16, 1);
   std::optional<ConnectionPool::Lease> held(pool.acquire());

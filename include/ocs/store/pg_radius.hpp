@@ -5,7 +5,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -41,20 +40,16 @@ class PgRadiusStore : public RadiusStore {
     std::string vendor;
   };
   /// find_user for many, in one statement: one answer per query, in order.
-  /// A name no identity can hold (a NUL; alone, one the database rejects as
-  /// not valid in its encoding) is unknown. Throws StoreError when the
-  /// statement fails (Kind::Invalid when a value in it was refused); the
-  /// coalesced find_user then reads each of its batch again alone, so that
-  /// only a culprit's caller is affected (any other error fails them all).
+  /// A name that is not UTF-8 text (ocs::is_text) is unknown without being
+  /// sent. Throws StoreError when the statement fails; the coalesced
+  /// find_user then fails every caller of that batch at once.
   std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries);
 
   BatchStats lookup_stats() const;
 
  private:
   ConnectionPool& pool_;
-  using Lookup = std::variant<std::optional<RadiusUser>, StoreError>;
-  std::vector<Lookup> lookup_batch(std::vector<UserQuery>& queries);
-  std::optional<Coalescer<UserQuery, Lookup>> lookups_;
+  std::optional<Coalescer<UserQuery, std::optional<RadiusUser>>> lookups_;
 };
 
 }  // namespace ocs::store
