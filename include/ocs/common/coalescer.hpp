@@ -23,6 +23,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -52,22 +53,25 @@ class Coalescer {
 
   /// Joins the next batch; returns (or throws) once it was served.
   Out call(In in) {
-    Waiter self;
-    self.in = &in;
-    {
-      std::unique_lock lock(mu_);
-      queue_.push_back(&self);
-      while (!self.done) {
-        // Whoever finds a free slot serves what is waiting, its own request
-        // or, when the queue is longer than a batch, the oldest ones first.
-        if (running_ < parallel_ && !queue_.empty())
-          run_batch(lock);
-        else
-          self.wake.wait(lock);
+    const auto self = std::make_shared<Waiter>();
+    self->in = &in;
+    std::unique_lock lock(mu_);
+    queue_.push_back(self);
+    for (;;) {
+      // Whoever finds a free slot serves what is waiting, its own request
+      // or, when the queue is longer than a batch, the oldest ones first.
+      if (running_ < parallel_ && !queue_.empty()) run_batch(lock);
+      lock.unlock();
+      {
+        std::unique_lock own(self->mu);
+        self->wake.wait(own, [&] { return self->done || self->lead; });
+        if (self->done) break;
+        self->lead = false;
       }
+      lock.lock();
     }
-    if (self.error) std::rethrow_exception(self.error);
-    return std::move(*self.out);
+    if (self->error) std::rethrow_exception(self->error);
+    return std::move(*self->out);
   }
 
   BatchStats stats() const {
@@ -76,27 +80,46 @@ class Coalescer {
   }
 
  private:
+  /// One caller. Its own mutex and condition variable carry its result, so
+  /// that a batch's end wakes each of its callers once, without every one
+  /// of them then queueing for `mu_`. Shared with the thread that serves
+  /// it, which may still be notifying after the caller has returned.
   struct Waiter {
     In* in = nullptr;  // the caller's, moved from once its batch starts
+    std::mutex mu;
+    std::condition_variable wake;
+    // Under `mu`:
     std::optional<Out> out;
     std::exception_ptr error;
     bool done = false;
-    /// Woken when done, or when it should lead the next batch: one waiter
-    /// at a time, not every thread (a batch's end would otherwise wake all
-    /// callers, each to find nothing to do).
-    std::condition_variable wake;
+    /// Asked to lead the next batch: one waiter at a time, not every thread
+    /// (a batch's end would otherwise wake all callers, each to find
+    /// nothing to do).
+    bool lead = false;
   };
+  using WaiterPtr = std::shared_ptr<Waiter>;
 
+  /// Under `mu_`: the oldest waiter should start a batch.
+  void wake_next_leader() {
+    const WaiterPtr& w = queue_.front();
+    {
+      std::lock_guard g(w->mu);
+      w->lead = true;
+    }
+    w->wake.notify_one();
+  }
+
+  /// Called and returns with `lock` held; serves the batch without it.
   void run_batch(std::unique_lock<std::mutex>& lock) {
-    std::vector<Waiter*> batch;
+    std::vector<WaiterPtr> batch;
     while (!queue_.empty() && batch.size() < batch_max_) {
-      batch.push_back(queue_.front());
+      batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     ++running_;
     // More waiting than this batch holds, and a slot still free: the next
     // oldest waiter starts another batch at once.
-    if (!queue_.empty() && running_ < parallel_) queue_.front()->wake.notify_one();
+    if (!queue_.empty() && running_ < parallel_) wake_next_leader();
     lock.unlock();
 
     std::vector<Out> outs;
@@ -104,7 +127,7 @@ class Coalescer {
     try {
       std::vector<In> inputs;
       inputs.reserve(batch.size());
-      for (Waiter* w : batch) inputs.push_back(std::move(*w->in));
+      for (const WaiterPtr& w : batch) inputs.push_back(std::move(*w->in));
       outs = run_(inputs);
       if (outs.size() != batch.size()) throw std::logic_error("a batch was answered with a different number of results");
     } catch (...) {
@@ -116,26 +139,29 @@ class Coalescer {
     ++stats_.batches;
     stats_.requests += batch.size();
     stats_.largest = std::max(stats_.largest, batch.size());
-    // A slot is free: the oldest waiter leads the next batch. Woken first,
-    // so that it is no longer in `batch` below (a Waiter lives on its
-    // caller's stack and may be gone once marked done).
-    if (!queue_.empty()) queue_.front()->wake.notify_one();
+    // A slot is free: the oldest waiter leads the next batch.
+    if (!queue_.empty()) wake_next_leader();
+    lock.unlock();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      Waiter* w = batch[i];
-      if (error)
-        w->error = error;
-      else
-        w->out.emplace(std::move(outs[i]));
-      w->done = true;
-      w->wake.notify_one();  // under the lock: w cannot return before this
+      Waiter& w = *batch[i];
+      {
+        std::lock_guard g(w.mu);
+        if (error)
+          w.error = error;
+        else
+          w.out.emplace(std::move(outs[i]));
+        w.done = true;
+      }
+      w.wake.notify_one();
     }
+    lock.lock();
   }
 
   const std::size_t batch_max_;
   const std::size_t parallel_;
   const Run run_;
   mutable std::mutex mu_;
-  std::deque<Waiter*> queue_;  // waiting, in arrival order
+  std::deque<WaiterPtr> queue_;  // waiting, in arrival order
   std::size_t running_ = 0;    // batches being served
   BatchStats stats_;
 };
