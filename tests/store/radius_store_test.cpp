@@ -1,7 +1,12 @@
 // PgRadiusStore's user lookups against a fresh PostgreSQL database: one
 // statement for many users (find_users), and find_user coalescing the
-// lookups of concurrent threads; a name that is not UTF-8 is unknown.
+// lookups of concurrent threads; a name that is not UTF-8 is unknown; a
+// database that cannot be reached fails a whole batch at once.
 #include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -166,6 +171,83 @@ TEST_F(RadiusStoreTest, ConcurrentLookupsAreCoalescedAndANameThatIsNotUtf8IsUnkn
   EXPECT_EQ(stats.requests, 1u + kAlice + 2);
   EXPECT_EQ(stats.batches, 2u);  // the lone first call, then everyone else at once
   EXPECT_EQ(stats.largest, kAlice + 2u);
+}
+
+// A "database" that accepts TCP connections and never answers: libpq waits
+// for its reply until connect_timeout. Counts the connections.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;  // shut down
+        accepted_.push_back(c);
+        ++connections_;
+      }
+    });
+  }
+  ~SilentServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+    for (const int c : accepted_) ::close(c);
+  }
+  int port() const { return port_; }
+  int connections() const { return connections_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::vector<int> accepted_;  // the thread's
+  std::atomic<int> connections_{0};
+};
+
+// With the database unreachable, the callers queued behind a failing lookup
+// share one more attempt and fail together with StoreError(Unavailable): one
+// connection attempt per batch, not one per caller (each attempt here costs
+// a connect_timeout, two seconds, libpq's least).
+TEST(RadiusStoreUnavailable, ALookupBatchThatCannotConnectFailsEachOfItsCallersAtOnce) {
+  std::optional<SilentServer> server(std::in_place);
+  ConnectionPool pool("host=127.0.0.1 port=" + std::to_string(server->port()) +
+                          " user=ocs dbname=ocs sslmode=disable connect_timeout=2",
+                      1, PgRadiusStore::prepare_statements);
+  PgRadiusStore store(pool, 16, 1);
+  std::atomic<int> unavailable{0}, other{0};
+  std::vector<std::thread> threads;
+  const auto lookup = [&] {
+    threads.emplace_back([&] {
+      try {
+        store.find_user("alice", "generic");
+        other++;
+      } catch (const StoreError& e) {
+        (e.kind() == StoreError::Kind::Unavailable ? unavailable : other)++;
+      }
+    });
+  };
+  lookup();  // leads a batch alone, waiting for the silent server
+  std::this_thread::sleep_for(200ms);
+  constexpr int kQueued = 8;
+  for (int i = 0; i < kQueued; ++i) lookup();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(server->connections(), 2);
+  server.reset();
+  EXPECT_EQ(unavailable, 1 + kQueued);
+  EXPECT_EQ(other, 0);
+  const BatchStats stats = store.lookup_stats();
+  EXPECT_EQ(stats.batches, 2u);
+  EXPECT_EQ(stats.largest, static_cast<std::size_t>(kQueued));
 }
 
 }  // namespace
