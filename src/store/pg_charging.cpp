@@ -518,6 +518,13 @@ Loaded parse_loaded(const pqxx::result& rows) {
   return l;
 }
 
+/// An attach ocs_attach_clients returned (idx from 1) is marked attached.
+void mark_attached(std::vector<bool>& attached, std::size_t idx) {
+  if (idx < 1 || idx > attached.size())
+    throw StoreError(StoreError::Kind::Schema, "ocs_attach_clients returned request " + std::to_string(idx));
+  attached[idx - 1] = true;
+}
+
 /// ocs_charge_load_batch's rows, one Loaded per charge of the round, and the
 /// rows of ocs_attach_clients after them (tag 'attached', idx the attach's
 /// position from 1): `attached[idx - 1]` is set for each.
@@ -526,9 +533,7 @@ std::vector<Loaded> parse_loaded_batch(const pqxx::result& rows, std::size_t req
   for (const auto& row : rows) {
     const auto idx = row[0].as<std::size_t>();
     if (std::string_view(row[1].c_str()) == "attached") {
-      if (idx < 1 || idx > attached.size())
-        throw StoreError(StoreError::Kind::Schema, "ocs_attach_clients returned request " + std::to_string(idx));
-      attached[idx - 1] = true;
+      mark_attached(attached, idx);
       continue;
     }
     if (idx < 1 || idx > requests)
@@ -903,12 +908,8 @@ std::string attach_sql(pqxx::connection& c, const std::string& elements) {
 std::vector<bool> attach_alone(pqxx::connection& c, const std::string& elements, std::size_t count) {
   std::vector<bool> attached(count, false);
   pqxx::nontransaction n(c);
-  for (const auto& row : n.exec_params("SELECT a FROM ocs_attach_clients($1::jsonb) AS a", "[" + elements + "]")) {
-    const auto idx = row[0].as<std::size_t>();
-    if (idx < 1 || idx > count)
-      throw StoreError(StoreError::Kind::Schema, "ocs_attach_clients returned request " + std::to_string(idx));
-    attached[idx - 1] = true;
-  }
+  for (const auto& row : n.exec_params("SELECT a FROM ocs_attach_clients($1::jsonb) AS a", "[" + elements + "]"))
+    mark_attached(attached, row[0].as<std::size_t>());
   n.commit();
   return attached;
 }
