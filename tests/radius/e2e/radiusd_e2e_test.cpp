@@ -228,6 +228,14 @@ class RadiusEndToEnd : public ::testing::Test {
     EXPECT_TRUE(r::finish_request(bytes, secret));
     return bytes;
   }
+  /// An Access-Request naming `user`, without a password yet.
+  static r::Packet access_request(std::uint8_t id, const std::string& user) {
+    r::Packet p;
+    p.code = r::code::AccessRequest;
+    p.identifier = id;
+    r::add_string(p, r::attr::UserName, user);
+    return p;
+  }
   static r::Packet accounting(std::uint8_t id, std::uint32_t status, const std::string& session,
                               const std::string& user) {
     r::Packet p;
@@ -315,11 +323,7 @@ TEST_F(RadiusMikrotik, WrongPasswordUnknownUserAndBadChapAreRejectedWithReplyMes
 // the user lookup's statement fail, and the NAS retransmit for ever).
 TEST_F(RadiusMikrotik, UserNameThatIsNotUtf8IsRejected) {
   UdpSocket nas("127.0.0.1");
-  r::Packet q;
-  q.code = r::code::AccessRequest;
-  q.identifier = 11;
-  r::add_string(q, r::attr::UserName, "alice\xff");
-  nas.send_to(daemon_->auth_port(), pap_request(q, 0x44, "alicepw"));
+  nas.send_to(daemon_->auth_port(), pap_request(access_request(11, "alice\xff"), 0x44, "alicepw"));
   const auto answer = nas.receive(3000);
   ASSERT_TRUE(answer) << daemon_->log();
   r::Authenticator sent;
@@ -342,10 +346,7 @@ TEST_F(RadiusMikrotik, WrongSecretIsDropped) {
 
 TEST_F(RadiusMikrotik, MessageAuthenticatorMissingOrBadIsDropped) {
   UdpSocket nas("127.0.0.1");
-  r::Packet p;
-  p.code = r::code::AccessRequest;
-  p.identifier = 7;
-  r::add_string(p, r::attr::UserName, "alice");
+  const r::Packet p = access_request(7, "alice");
   // Missing.
   {
     r::Packet q = p;
@@ -376,11 +377,7 @@ TEST_F(RadiusMikrotik, MessageAuthenticatorMissingOrBadIsDropped) {
 
 TEST_F(RadiusMikrotik, UnknownNasIsDroppedAndLogged) {
   UdpSocket stranger("127.0.0.9");
-  r::Packet p;
-  p.code = r::code::AccessRequest;
-  p.identifier = 9;
-  r::add_string(p, r::attr::UserName, "alice");
-  stranger.send_to(daemon_->auth_port(), signed_request(p));
+  stranger.send_to(daemon_->auth_port(), signed_request(access_request(9, "alice")));
   EXPECT_FALSE(stranger.receive(700));
   EXPECT_NE(daemon_->log().find("radius.drop.unknown_nas from=127.0.0.9"), std::string::npos) << daemon_->log_tail();
 }
