@@ -955,7 +955,8 @@ TEST_F(ChargingStoreTest, BatchAnswersAreCommittedWhenReturned) {
 // tables (a fresh installation) the planner counts one row in each and
 // would pick sequential scans, kept while the tables grow (schema 15). The
 // sequential scans of the charging tables are counted before and after the
-// charges; the charges' own connection flushes its statistics first.
+// charges, attaches and running totals; the charges' own connection flushes
+// its statistics first.
 TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
   const std::string count_sql =
       "SELECT string_agg(relname || '=' || seq_scan, ' ' ORDER BY relname) FROM pg_stat_user_tables WHERE relname IN "
@@ -980,21 +981,39 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
   const auto together = [&](const std::vector<ChargeRequest>& rs, TimePoint now) {
     for (const auto& r : store.charge_batch(rs, now)) EXPECT_EQ(ok(r).status, ChargeStatus::Ok);
   };
-  // One request alone (ocs_charge_load, ocs_charge_apply) and batches
-  // (ocs_charge_load_batch, ocs_charge_apply_batch): open, update, close.
-  alone(request(RequestKind::Initial, "solo", "0", {rg(10, true)}, {msisdn(kAlice)}), kNow);
-  together({request(RequestKind::Initial, "b1", "0", {rg(10, true)}, {msisdn(kAlice)}),
-            request(RequestKind::Initial, "b2", "0", {rg(10, true)}, {msisdn(kCarol)})},
+  // RADIUS sessions, so that the Starts attach (ocs_attach_clients) and the
+  // Interims report running totals (ocs_charged_usage).
+  const auto radius = [](ChargeRequest r) {
+    r.origin.protocol = "radius";
+    r.origin.nas_address = "192.0.2.1";
+    return r;
+  };
+  const auto start = [&](const std::string& session) {
+    auto r = radius(request(RequestKind::Initial, session, "start", {rg(10, true)}));
+    r.origin.client = {{"acct_session_id", session}};
+    r.attach_only = true;
+    return r;
+  };
+  const auto interim = [&](const std::string& session, std::uint64_t total) {
+    auto r = radius(request(RequestKind::Update, session, "1", {rg(10, true, total)}));
+    r.running_totals = true;
+    return r;
+  };
+  // One request alone (ocs_charge_load, ocs_charge_apply, an attach alone)
+  // and batches (ocs_charge_load_batch, ocs_charge_apply_batch, an attach
+  // riding with a charge): open, attach, update, close.
+  alone(radius(request(RequestKind::Initial, "solo", "0", {rg(10, true)}, {msisdn(kAlice)})), kNow);
+  together({radius(request(RequestKind::Initial, "b1", "0", {rg(10, true)}, {msisdn(kAlice)})),
+            radius(request(RequestKind::Initial, "b2", "0", {rg(10, true)}, {msisdn(kCarol)}))},
            kNow);
-  alone(request(RequestKind::Update, "solo", "1", {rg(10, true, 5000)}), later(60));
-  together({request(RequestKind::Update, "b1", "1", {rg(10, true, 5000)}),
-            request(RequestKind::Update, "b2", "1", {rg(10, true, 5000)})},
-           later(60));
+  alone(start("solo"), later(1));
+  together({start("b1"), interim("b2", 5000)}, later(60));
+  alone(interim("solo", 5000), later(60));
+  together({interim("b1", 5000)}, later(60));
   alone(request(RequestKind::Terminate, "solo", "2", {rg(10, false, 1000)}), later(120));
   together({request(RequestKind::Terminate, "b1", "2", {rg(10, false, 1000)}),
             request(RequestKind::Terminate, "b2", "2", {rg(10, false, 1000)})},
            later(120));
-
   std::string after;
   {
     auto lease = pool.acquire();
@@ -1002,7 +1021,9 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
     after = pqxx::nontransaction(*lease).exec(count_sql)[0][0].c_str();
   }
   EXPECT_EQ(after, before);
+  // (Read afterwards: these queries scan.)
   EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE state = 'closed'"), 3);
+  EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE client_info ? 'acct_session_id'"), 2);
   expect_ledger_consistent(1);
   expect_ledger_consistent(3);
 }
