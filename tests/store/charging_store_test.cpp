@@ -953,23 +953,38 @@ TEST_F(ChargingStoreTest, BatchAnswersAreCommittedWhenReturned) {
 // The charge path finds every row by key. Its functions keep one generic
 // plan per connection, made at their first call: after an ANALYZE of empty
 // tables (a fresh installation) the planner counts one row in each and
-// would pick sequential scans, kept while the tables grow (schema 15). The
-// sequential scans of the charging tables are counted before and after the
-// charges, attaches and running totals; the charges' own connection flushes
-// its statistics first.
+// would pick sequential scans, kept while the tables grow (schema 15), or
+// walk every open session through a partial index (the attach, schema 16).
+// 2,000 other open sessions are added after the ANALYZE, with autovacuum
+// off so that no autoanalyze corrects the statistics meanwhile. The
+// sequential scans of the charging tables, and the rows read by scans and
+// index scans, are counted before and after the charges, attaches and
+// running totals; the charges' own connection flushes its statistics first.
 TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
-  const std::string count_sql =
-      "SELECT string_agg(relname || '=' || seq_scan, ' ' ORDER BY relname) FROM pg_stat_user_tables WHERE relname IN "
+  const std::string tables =
       "('charging_sessions', 'charging_events', 'reservations', 'usage_records', 'ledger', 'accounts')";
+  const std::string count_sql =
+      "SELECT string_agg(relname || '=' || seq_scan, ' ' ORDER BY relname) FROM pg_stat_user_tables WHERE relname IN " +
+      tables;
+  const std::string read_sql =
+      "SELECT (SELECT sum(seq_tup_read) FROM pg_stat_user_tables WHERE relname IN " + tables +
+      ") + (SELECT sum(idx_tup_read) FROM pg_stat_user_indexes WHERE relname IN " + tables + ")";
+  constexpr int kOthers = 2000;
+  db_.exec("ALTER TABLE charging_sessions SET (autovacuum_enabled = off)");
   db_.exec("ANALYZE");
+  db_.exec("INSERT INTO charging_sessions (id, subscriber_id, protocol, nas_address) "
+           "SELECT 'other-' || g, 2, 'radius', '192.0.2.1' FROM generate_series(1, " + std::to_string(kOthers) + ") g");
   // Earlier sessions (the migrations, the fixture) report their counts when
   // they end: wait until the counts stand still.
   std::string before = text(count_sql);
+  std::int64_t read_before = q(read_sql);
   for (int i = 0; i < 20; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const std::string again = text(count_sql);
-    if (again == before) break;
+    const std::int64_t read_again = q(read_sql);
+    if (again == before && read_again == read_before) break;
     before = again;
+    read_before = read_again;
   }
 
   ConnectionPool pool(db_.dsn(), 1, PgChargingStore::prepare_statements);
@@ -1015,12 +1030,17 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
             request(RequestKind::Terminate, "b2", "2", {rg(10, false, 1000)})},
            later(120));
   std::string after;
+  std::int64_t read_after = 0;
   {
     auto lease = pool.acquire();
     pqxx::nontransaction(*lease).exec("SELECT pg_stat_force_next_flush()");
     after = pqxx::nontransaction(*lease).exec(count_sql)[0][0].c_str();
+    read_after = pqxx::nontransaction(*lease).exec(read_sql)[0][0].as<std::int64_t>();
   }
   EXPECT_EQ(after, before);
+  // A few rows per request by key; one walk over the other open sessions
+  // alone would read kOthers.
+  EXPECT_LT(read_after - read_before, 200) << "rows read by the charges";
   // (Read afterwards: these queries scan.)
   EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE state = 'closed'"), 3);
   EXPECT_EQ(q("SELECT count(*) FROM charging_sessions WHERE client_info ? 'acct_session_id'"), 2);
