@@ -85,7 +85,18 @@ PgRadiusStore::PgRadiusStore(ConnectionPool& pool, std::size_t batch_max, std::s
     lookups_.emplace(batch_max, parallel, [this](std::vector<UserQuery>& queries) { return find_users(queries); });
 }
 
-void PgRadiusStore::prepare_statements(pqxx::connection& c) { pg::prepare_all(c, kStatements); }
+void PgRadiusStore::prepare_statements(pqxx::connection& c) {
+  // One plan per connection for its prepared statements, made at their
+  // first execution. Under PostgreSQL's default (auto), the lookup's custom
+  // plans, which see how many names an array holds, looked cheaper than
+  // the generic one, so the six-way join was planned again at nearly every
+  // Access-Request: a tenth of PostgreSQL's CPU under the RADIUS benchmark
+  // (perf and pg_stat_statements' track_planning, docs/benchmarks.md). The
+  // setting is the connection's: the charging store's prepared statements
+  // on it (key lookups) keep generic plans too.
+  pqxx::nontransaction(c).exec("SET plan_cache_mode = force_generic_plan");
+  pg::prepare_all(c, kStatements);
+}
 
 std::vector<NasClient> PgRadiusStore::nas_clients() {
   return guarded([&] {
