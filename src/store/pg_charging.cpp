@@ -61,7 +61,7 @@ using pg::NamedSql;
 
 // Times travel as Unix seconds: to_timestamp($n) in, extract(epoch ...) out.
 // A charge itself runs the functions of sql/migrations/ (ocs_charge_load,
-// ocs_charge_load_batch, ocs_charged_usage, ocs_charge_apply_batch; see
+// ocs_charge_load_batch, ocs_charged_usage(_batch), ocs_charge_apply_batch; see
 // ChargeTx); these statements serve the plan and policy cache, expiry and
 // open_sessions.
 constexpr NamedSql kStatements[] = {
@@ -484,12 +484,12 @@ void parse_row(Loaded& l, const pqxx::row& row, pqxx::row::size_type first) {
   }
 }
 
-/// For a running-totals request, appended to its load: ocs_charged_usage's
-/// row (schema version 9), tagged 'charged', with what the session id was
-/// already charged, after `prefix` (the batch's request position). In the
-/// same statement as the load, so in the same round trip.
-std::string charged_sql(pqxx::connection& c, const std::string& session_id, const std::string& prefix) {
-  return " UNION ALL SELECT " + prefix + "* FROM ocs_charged_usage(" + c.quote(session_id) + ")";
+/// For a running-totals request charged alone, appended to its load:
+/// ocs_charged_usage's row (schema version 9), tagged 'charged', with what
+/// the session id was already charged. In the same statement as the load,
+/// so in the same round trip. (A batch uses ocs_charged_usage_batch.)
+std::string charged_sql(pqxx::connection& c, const std::string& session_id) {
+  return " UNION ALL SELECT * FROM ocs_charged_usage(" + c.quote(session_id) + ")";
 }
 
 std::uint64_t minus(std::uint64_t total, std::uint64_t charged) { return total > charged ? total - charged : 0; }
@@ -734,7 +734,7 @@ class ChargeTx {
     return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load(" +
            c_.quote(sql_name(kRequestKinds, kind())) + ", " + c_.quote(req_.session_id) + ", " +
            c_.quote(req_.request_key) + ", ARRAY[" + kinds + "]::text[], ARRAY[" + values + "]::text[])" +
-           (req_.running_totals ? charged_sql(c_, req_.session_id, "") : std::string());
+           (req_.running_totals ? charged_sql(c_, req_.session_id) : std::string());
   }
 
   Prepared decide(const Loaded& l, bool session_open) {
@@ -957,9 +957,19 @@ std::string load_batch_sql(pqxx::connection& c, std::span<const ChargeRequest> r
       add(id_values, c.quote(id.value));
     }
   }
-  std::string charged;
-  for (std::size_t n = 0; n < round.size(); ++n)
-    if (reqs[round[n]].running_totals) charged += charged_sql(c, reqs[round[n]].session_id, std::to_string(n + 1) + ", ");
+  // The running-totals requests' charged sums: one branch for all of them
+  // (ocs_charged_usage_batch, schema 17), since this statement is planned
+  // at every call.
+  std::string charged_idx, charged_sessions;
+  for (std::size_t n = 0; n < round.size(); ++n) {
+    if (!reqs[round[n]].running_totals) continue;
+    add(charged_idx, std::to_string(n + 1));
+    add(charged_sessions, c.quote(reqs[round[n]].session_id));
+  }
+  const std::string charged = charged_idx.empty() ? std::string()
+                                                  : " UNION ALL SELECT * FROM ocs_charged_usage_batch(ARRAY[" +
+                                                        charged_idx + "]::int[], ARRAY[" + charged_sessions +
+                                                        "]::text[])";
   return "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT * FROM ocs_charge_load_batch(ARRAY[" + kinds +
          "]::text[], ARRAY[" + sessions + "]::text[], ARRAY[" + keys + "]::text[], ARRAY[" + id_req +
          "]::int[], ARRAY[" + id_kinds + "]::text[], ARRAY[" + id_values + "]::text[])" + charged;

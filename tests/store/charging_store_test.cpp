@@ -213,19 +213,32 @@ TEST_F(ChargingStoreTest, RunningTotalsAreChargedLessWhatWasAlreadyCharged) {
   EXPECT_TRUE(r.decision.debits.empty() || r.decision.debits[0].cost == 0);
   EXPECT_EQ(sums("s1"), "15000,25000,40000,80");
 
-  // In batches: s2 gets the same three reports, one per batch, each next
-  // to a request of another session.
+  // In batches: s2 gets the same three reports, one per batch, with s3's
+  // reports (carol's: another account) in the same transaction, so that
+  // each batch reads two sessions' charged sums at once
+  // (ocs_charged_usage_batch) and a mix-up would show in both; then a
+  // request of another of alice's sessions (the next round: one writer per
+  // account and round).
+  open("s3", kNow, kCarol);
   const std::vector<std::pair<std::uint64_t, std::uint64_t>> reports{{10000, 20000}, {15000, 20000}, {12000, 25000}};
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> carol{{5000, 0}, {9000, 0}, {9000, 1000}};
   for (std::size_t i = 0; i < reports.size(); ++i) {
     std::vector<store::ChargeRequest> batch{totals("s2", "b" + std::to_string(i), reports[i].first, reports[i].second),
+                                            totals("s3", "c" + std::to_string(i), carol[i].first, carol[i].second),
                                             request(RequestKind::Update, "s1", "x" + std::to_string(i), {rg(10, true)})};
     const auto out = store_.charge_batch(batch, kNow + std::chrono::seconds(100 + static_cast<int>(i)));
-    ASSERT_EQ(out.size(), 2u);
-    ASSERT_TRUE(std::holds_alternative<ChargeResult>(out[0]));
+    ASSERT_EQ(out.size(), 3u);
+    for (const auto& o : out) ASSERT_TRUE(std::holds_alternative<ChargeResult>(o));
+    EXPECT_EQ(text("SELECT count(DISTINCT xmin::text) FROM charging_events WHERE request_key IN ('b" +
+                   std::to_string(i) + "', 'c" + std::to_string(i) + "')"),
+              "1");  // one transaction
   }
   EXPECT_EQ(sums("s2"), "15000,25000,40000,80");
+  EXPECT_EQ(sums("s3"), "9000,1000,10000,20");
   EXPECT_EQ(balance(), 10000 - 80 - 80);
+  EXPECT_EQ(balance(3), 10000 - 20);
   expect_ledger_consistent();
+  expect_ledger_consistent(3);
 }
 
 // A RADIUS Start on a session its Access-Request opened records the NAS's
