@@ -26,14 +26,27 @@
 #include "ocs/store/store.hpp"
 #include "table.hpp"
 
-#ifndef OCS_SQL_DIR
-#error "OCS_SQL_DIR must point at the sql/ directory (set by src/cli/CMakeLists.txt)"
+#if !defined(OCS_SQL_DIR) || !defined(OCS_SQL_DIR_FROM_BINDIR)
+#error "OCS_SQL_DIR and OCS_SQL_DIR_FROM_BINDIR must be set (by src/cli/CMakeLists.txt)"
 #endif
 
 namespace ocs::cli {
 namespace {
 
 using store::StoreError;
+
+/// Where `db migrate` finds the migrations by default: next to an installed
+/// ocsctl (<prefix>/bin/ocsctl -> <prefix>/share/ocs/sql/migrations, from
+/// `cmake --install`), else in the source tree this ocsctl was built from.
+std::string default_migrations_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = (exe.parent_path() / OCS_SQL_DIR_FROM_BINDIR / "migrations").lexically_normal();
+    if (std::filesystem::is_directory(installed, ec)) return installed.string();
+  }
+  return std::string(OCS_SQL_DIR) + "/migrations";
+}
 
 // ---------------------------------------------------------------------------
 // Usage.
@@ -626,7 +639,7 @@ void cmd_db_purge_answers(Context& ctx, const std::vector<std::string>&) {
 }
 
 void cmd_db_migrate(Context& ctx, const std::vector<std::string>&) {
-  const std::string dir = ctx.args.get("migrations").value_or(std::string(OCS_SQL_DIR) + "/migrations");
+  const std::string dir = ctx.args.get("migrations").value_or(default_migrations_dir());
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     throw CliError(kExitUsage, "migrations directory '" + dir + "' does not exist");
@@ -740,7 +753,7 @@ std::vector<Command>& commands() {
       {{"db", "migrate"},
        "[--migrations DIR]",
        "Apply the schema migrations the database lacks.",
-       std::string("  --migrations DIR  directory of NNNN_*.sql files (default ") + OCS_SQL_DIR + "/migrations)\n",
+       "  --migrations DIR  directory of NNNN_*.sql files (default " + default_migrations_dir() + ")\n",
        {"migrations"},
        0,
        0,

@@ -48,6 +48,7 @@ std::ostream& operator<<(std::ostream& os, const Result& r) {
 struct RunOptions {
   std::map<std::string, std::string> env;  // added to the environment
   std::string cwd;                         // empty: a scratch directory
+  std::string program;                     // empty: the ocsctl of this build
 };
 
 /// Runs ocsctl with `args`, without OCS_DB / OCS_CONFIG from the caller's
@@ -70,7 +71,7 @@ Result ocsctl(const std::vector<std::string>& args, const RunOptions& opts = {})
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
 
-  std::vector<std::string> argv_strings = {OCS_CTL_PATH};
+  std::vector<std::string> argv_strings = {opts.program.empty() ? std::string(OCS_CTL_PATH) : opts.program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_strings) argv.push_back(s.data());
@@ -711,6 +712,73 @@ TEST(CliDatabase, MigrateAnEmptyDatabase) {
   n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
 }
 
+// `cmake --install` into a scratch prefix: the programs, the extensions, the
+// dictionaries and the SQL land where the production examples expect them,
+// and the installed ocsctl migrates with the installed migrations, not with
+// the source tree's.
+TEST(CliInstall, AnInstalledOcsctlMigratesWithTheInstalledSql) {
+  const fs::path prefix = fs::temp_directory_path() / ("ocs_install_" + std::to_string(::getpid()));
+  fs::remove_all(prefix);
+  Result r = ocsctl({"-c", std::string("'") + OCS_CMAKE_COMMAND + "' --install '" + OCS_BUILD_DIR + "' --prefix '" +
+                        prefix.string() + "' >/dev/null"},
+             {.env = {}, .cwd = {}, .program = "/bin/sh"});
+  ASSERT_EQ(r.code, 0) << r;
+  for (const char* f : {"bin/ocsctl", "sbin/ocs-radiusd", "lib/ocs/ocs.fdx", "lib/ocs/dict_ocs.fdx",
+                        "share/ocs/dict/radius/dictionary", "share/ocs/dict/radius/dictionary.rfc2865",
+                        "share/ocs/sql/migrations/0001_initial.sql", "share/ocs/sql/demo/demo_data.sql",
+                        "share/doc/ocs/examples/ocs.example-production.toml",
+                        "share/doc/ocs/examples/ocs-tls.conf.example"})
+    EXPECT_TRUE(fs::is_regular_file(prefix / f)) << f;
+  // The benchmark's answer-everything extension is never installed.
+  EXPECT_FALSE(fs::exists(prefix / "lib/ocs/ocs_baseline.fdx"));
+
+  // Without the last migration in the installed tree, the installed ocsctl
+  // stops one version short (and says that this build needs the next): it
+  // read the installed directory.
+  const std::string last = std::to_string(store::kSchemaVersion);
+  std::string removed;
+  for (const auto& e : fs::directory_iterator(prefix / "share/ocs/sql/migrations"))
+    if (e.path().filename().string().rfind(std::string(4 - last.size(), '0') + last + "_", 0) == 0)
+      removed = e.path().string();
+  ASSERT_FALSE(removed.empty());
+  fs::remove(removed);
+  const std::string name = "ocs_cli_install_" + std::to_string(::getpid());
+  {
+    pqxx::connection c(admin_dsn());
+    pqxx::nontransaction n(c);
+    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name));
+    n.exec("CREATE DATABASE " + n.quote_name(name));
+  }
+  const std::string dsn = admin_dsn() + " dbname=" + name;
+  const std::string installed = (prefix / "bin/ocsctl").string();
+  r = ocsctl({"help", "db", "migrate"}, {.env = {}, .cwd = {}, .program = installed});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(contains(r.out, (prefix / "share/ocs/sql/migrations").string())) << r;
+  r = ocsctl({"db", "migrate", "--db", dsn, "--json"}, {.env = {}, .cwd = {}, .program = installed});
+  EXPECT_EQ(r.code, 6) << r;
+  ASSERT_FALSE(r.out.empty()) << r;
+  EXPECT_EQ(parse_json(r.out)["version"].as_int(), store::kSchemaVersion - 1) << r;
+  EXPECT_EQ(parse_json(r.out)["expected"].as_int(), store::kSchemaVersion) << r;
+  // The build tree's ocsctl still uses the source tree: all of them.
+  r = ocsctl({"db", "migrate", "--db", dsn, "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(parse_json(r.out)["version"].as_int(), store::kSchemaVersion) << r;
+
+  // ocs-radiusd accepts the installed dictionary (what the production
+  // example's [radius] dictionary names under /usr).
+  const fs::path conf = prefix / "ocs.toml";
+  std::ofstream(conf) << "[database]\ndsn = \"" << dsn << "\"\n[radius]\ndictionary = \""
+                      << (prefix / "share/ocs/dict/radius/dictionary").string() << "\"\n";
+  r = ocsctl({"--config", conf.string(), "--check-config"},
+             {.env = {}, .cwd = {}, .program = (prefix / "sbin/ocs-radiusd").string()});
+  EXPECT_EQ(r.code, 0) << r;
+
+  pqxx::connection c(admin_dsn());
+  pqxx::nontransaction n(c);
+  n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+  fs::remove_all(prefix);
+}
+
 TEST(CliDatabase, DatabaseDownExitsSixPromptlyWithoutThePassword) {
   const std::string dsn =
       "host=127.0.0.1 port=" + std::to_string(closed_port()) + " user=ocs password=t0p-s3cret dbname=ocs";
@@ -756,28 +824,28 @@ class CliDsnTest : public CliTest {
 
 TEST_F(CliDsnTest, ResolutionOrder) {
   // $OCS_DB alone.
-  Result r = ocsctl({"db", "version"}, {{{"OCS_DB", db_.dsn()}}, ""});
+  Result r = ocsctl({"db", "version"}, {{{"OCS_DB", db_.dsn()}}, "", ""});
   EXPECT_EQ(r.code, 0) << r;
   // --db beats $OCS_DB.
-  r = ocsctl({"db", "version", "--db", db_.dsn()}, {{{"OCS_DB", down_}}, ""});
+  r = ocsctl({"db", "version", "--db", db_.dsn()}, {{{"OCS_DB", down_}}, "", ""});
   EXPECT_EQ(r.code, 0) << r;
-  r = ocsctl({"db", "version", "--db", down_}, {{{"OCS_DB", db_.dsn()}}, ""});
+  r = ocsctl({"db", "version", "--db", down_}, {{{"OCS_DB", db_.dsn()}}, "", ""});
   EXPECT_EQ(r.code, 6) << r;
   // $OCS_DB beats --config.
-  r = ocsctl({"db", "version", "--config", bad_}, {{{"OCS_DB", db_.dsn()}}, ""});
+  r = ocsctl({"db", "version", "--config", bad_}, {{{"OCS_DB", db_.dsn()}}, "", ""});
   EXPECT_EQ(r.code, 0) << r;
   // --config FILE.
   r = ocsctl({"--config", good_, "db", "version"});
   EXPECT_EQ(r.code, 0) << r;
   // --config beats $OCS_CONFIG.
-  r = ocsctl({"--config", good_, "db", "version"}, {{{"OCS_CONFIG", bad_}}, ""});
+  r = ocsctl({"--config", good_, "db", "version"}, {{{"OCS_CONFIG", bad_}}, "", ""});
   EXPECT_EQ(r.code, 0) << r;
   // $OCS_CONFIG.
-  r = ocsctl({"db", "version"}, {{{"OCS_CONFIG", good_}}, ""});
+  r = ocsctl({"db", "version"}, {{{"OCS_CONFIG", good_}}, "", ""});
   EXPECT_EQ(r.code, 0) << r;
   // ./config/ocs.toml.
   fs::copy_file(good_, dir_ / "config" / "ocs.toml");
-  r = ocsctl({"db", "version"}, {{}, dir_.string()});
+  r = ocsctl({"db", "version"}, {{}, dir_.string(), ""});
   EXPECT_EQ(r.code, 0) << r;
   // A broken configuration file is a usage error naming the file.
   r = ocsctl({"db", "version", "--config", bad_});
