@@ -669,15 +669,25 @@ TEST_F(CliTest, SchemaMismatchExitsSix) {
   EXPECT_EQ(balance("alice"), 1000);
 }
 
+/// A new database without any schema (dropped first if a crashed run left
+/// it); its DSN.
+std::string create_empty_database(const std::string& name) {
+  pqxx::connection c(admin_dsn());
+  pqxx::nontransaction n(c);
+  n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name));
+  n.exec("CREATE DATABASE " + n.quote_name(name));
+  return admin_dsn() + " dbname=" + name;
+}
+
+void drop_database(const std::string& name) {
+  pqxx::connection c(admin_dsn());
+  pqxx::nontransaction n(c);
+  n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+}
+
 TEST(CliDatabase, MigrateAnEmptyDatabase) {
   const std::string name = "ocs_cli_empty_" + std::to_string(::getpid());
-  {
-    pqxx::connection c(admin_dsn());
-    pqxx::nontransaction n(c);
-    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name));
-    n.exec("CREATE DATABASE " + n.quote_name(name));
-  }
-  const std::string dsn = admin_dsn() + " dbname=" + name;
+  const std::string dsn = create_empty_database(name);
 
   Result r = ocsctl({"--db", dsn, "plans"});
   EXPECT_EQ(r.code, 6) << r;
@@ -707,9 +717,7 @@ TEST(CliDatabase, MigrateAnEmptyDatabase) {
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_TRUE(contains(r.out, "no subscribers")) << r;
 
-  pqxx::connection c(admin_dsn());
-  pqxx::nontransaction n(c);
-  n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+  drop_database(name);
 }
 
 // `cmake --install` into a scratch prefix: the programs, the extensions, the
@@ -743,13 +751,7 @@ TEST(CliInstall, AnInstalledOcsctlMigratesWithTheInstalledSql) {
   ASSERT_FALSE(removed.empty());
   fs::remove(removed);
   const std::string name = "ocs_cli_install_" + std::to_string(::getpid());
-  {
-    pqxx::connection c(admin_dsn());
-    pqxx::nontransaction n(c);
-    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name));
-    n.exec("CREATE DATABASE " + n.quote_name(name));
-  }
-  const std::string dsn = admin_dsn() + " dbname=" + name;
+  const std::string dsn = create_empty_database(name);
   const std::string installed = (prefix / "bin/ocsctl").string();
   r = ocsctl({"help", "db", "migrate"}, {.env = {}, .cwd = {}, .program = installed});
   EXPECT_EQ(r.code, 0) << r;
@@ -773,9 +775,7 @@ TEST(CliInstall, AnInstalledOcsctlMigratesWithTheInstalledSql) {
              {.env = {}, .cwd = {}, .program = (prefix / "sbin/ocs-radiusd").string()});
   EXPECT_EQ(r.code, 0) << r;
 
-  pqxx::connection c(admin_dsn());
-  pqxx::nontransaction n(c);
-  n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name) + " WITH (FORCE)");
+  drop_database(name);
   fs::remove_all(prefix);
 }
 
