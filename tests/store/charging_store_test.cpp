@@ -1022,7 +1022,7 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
     r.running_totals = true;
     return r;
   };
-  // One request alone (ocs_charge_load, ocs_charge_apply, an attach alone)
+  // One request alone (ocs_charge_load, ocs_charge_apply_batch of one, an attach alone)
   // and batches (ocs_charge_load_batch, ocs_charge_apply_batch, an attach
   // riding with a charge): open, attach, update, close.
   const auto sessions = [&](const std::string& p) {
