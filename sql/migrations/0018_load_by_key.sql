@@ -17,7 +17,8 @@
 -- spent 0.41 to 0.50 ms per CCR instead of 0.21 to 0.25, depending only on
 -- whether autovacuum analysed the tables early in the run (a new plan) or
 -- not. The store test that analyses empty tables now makes its plans
--- before the tables fill: 20,231 rows read where about 100 are needed.
+-- before the tables fill: it read 20,231 rows without this version, 216
+-- with it (227 with plans made on the filled tables).
 --
 -- Each of the three is now a LATERAL subquery with OFFSET 0, which the
 -- planner cannot merge into the join: it is planned on its own, as a

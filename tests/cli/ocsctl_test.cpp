@@ -51,8 +51,10 @@ struct RunOptions {
   std::string program;                     // empty: the ocsctl of this build
 };
 
-/// Runs ocsctl with `args`, without OCS_DB / OCS_CONFIG from the caller's
-/// environment, in a directory without config/ocs.toml unless told otherwise.
+/// Runs ocsctl (or opts.program: the install test runs cmake through
+/// /bin/sh and an installed ocs-radiusd the same way) with `args`, without
+/// OCS_DB / OCS_CONFIG from the caller's environment, in a directory without
+/// config/ocs.toml unless told otherwise.
 Result ocsctl(const std::vector<std::string>& args, const RunOptions& opts = {}) {
   static const fs::path scratch = [] {
     auto p = fs::temp_directory_path() / ("ocsctl_test_" + std::to_string(::getpid()));
