@@ -38,6 +38,14 @@ TimePoint period_start(AllowancePeriod p, TimePoint now) {
   return time_point_cast<seconds>(sys_days{ymd.year() / ymd.month() / 1});
 }
 
+TimePoint period_end(AllowancePeriod p, TimePoint now) {
+  using namespace std::chrono;
+  const auto day = floor<days>(now);
+  if (p == AllowancePeriod::Day) return time_point_cast<seconds>(day + days{1});
+  const year_month_day ymd{day};
+  return time_point_cast<seconds>(sys_days{(ymd.year() / ymd.month() / 1) + months{1}});
+}
+
 namespace {
 bool allowance_used_up(const Allowance& a) { return a.used >= a.octets; }
 
@@ -93,6 +101,12 @@ PolicyDecision decide_policy(const PolicyInputs& in, const GxPlanPolicies& plan)
   if (d.state == PolicyState::Normal || d.state == PolicyState::Throttled)
     for (const auto& a : in.allowances)
       if (!allowance_used_up(a)) d.monitoring.push_back({a.monitoring_key, a.octets - a.used});
+  if (d.state == PolicyState::Throttled)
+    for (const auto& a : in.allowances)
+      if (allowance_used_up(a)) {
+        const TimePoint end = period_end(a.period, in.now);
+        if (!d.revalidate_at || end < *d.revalidate_at) d.revalidate_at = end;
+      }
   return d;
 }
 

@@ -189,6 +189,13 @@ inline avp* add_str(msg_or_avp* parent, dict_object* model, std::string_view s) 
   });
 }
 
+/// Time (RFC 6733 4.3.1): NTP seconds, four octets in network order.
+inline avp* add_time(msg_or_avp* parent, dict_object* model, std::uint32_t ntp) {
+  const std::uint8_t bytes[4] = {static_cast<std::uint8_t>(ntp >> 24), static_cast<std::uint8_t>(ntp >> 16),
+                                 static_cast<std::uint8_t>(ntp >> 8), static_cast<std::uint8_t>(ntp)};
+  return add_str(parent, model, std::string_view(reinterpret_cast<const char*>(bytes), 4));
+}
+
 /// Session-Id as the first AVP of a new request (RFC 6733 8.8).
 inline avp* add_session_id(msg* m, dict_object* model, std::string_view id) {
   avp* a = nullptr;

@@ -205,6 +205,7 @@ Loaded load(pqxx::transaction_base& tx, std::int64_t subscriber_id, Money balanc
   l.in.available = balance + credit_limit - row[8].as<Money>();
   l.in.has_usable_bucket = row[9].as<bool>();
   l.in.gy_credit_exhausted = row[10].as<bool>();
+  l.in.now = now;
   for (const auto& a : tx.exec_prepared(stmt::kAllowances, plan_id)) {
     Allowance allowance;
     allowance.monitoring_key = a[0].as<std::string>();

@@ -122,6 +122,13 @@ class GxEndToEnd : public ::testing::Test {
   }
   static long query_long(const std::string& sql) { return db_->query_long(sql); }
   static std::string query_text(const std::string& sql) { return db_->query_value(sql).value_or(""); }
+  /// 00:00 UTC on the first of next month (the database's clock), in NTP
+  /// seconds as a Time AVP carries it.
+  static std::uint32_t next_month_ntp() {
+    return static_cast<std::uint32_t>(query_long(
+        "SELECT extract(epoch FROM (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') "
+        "AT TIME ZONE 'UTC')::bigint + 2208988800"));
+  }
 
   Message send(Message m) {
     auto a = peer_->request(std::move(m), std::chrono::seconds(10));
@@ -309,6 +316,9 @@ TEST_F(GxEndToEnd, UsageMonitoringThrottlesThisSessionAndRarsTheOthers) {
   EXPECT_TRUE(u.find(gx::code::DefaultEpsBearerQos, V));
   EXPECT_TRUE(gx::monitoring_grants(u).empty());
   EXPECT_EQ(query_text("SELECT policy_state FROM gx_sessions WHERE session_id = '" + one + "'"), "throttled");
+  // Back when the month turns (Revalidation-Time, NTP seconds).
+  const std::uint32_t next_month = next_month_ntp();
+  EXPECT_EQ(gx::revalidation_time(u), next_month);
 
   // The other session gets a RAR with the same policy; this one none.
   auto rar = rar_for(two);
@@ -320,8 +330,50 @@ TEST_F(GxEndToEnd, UsageMonitoringThrottlesThisSessionAndRarsTheOthers) {
   EXPECT_EQ(sorted(gx::removed(*rar)), (Names{"base-svc", "video"}));
   EXPECT_EQ(gx::ambr_dl(*rar), 1000000u);
   EXPECT_TRUE(rar->find(gx::code::DefaultEpsBearerQos, V));
+  EXPECT_EQ(gx::revalidation_time(*rar), next_month);
+  EXPECT_EQ(gx::event_triggers(*rar), (std::vector<std::uint32_t>{17}));
   EXPECT_EQ(rar_count(one), 0u);
   EXPECT_EQ(query_text("SELECT policy_state FROM gx_sessions WHERE session_id = '" + two + "'"), "throttled");
+}
+
+// Nothing happens at the turn of the month that would lift a fair-usage
+// throttle, so the throttled answer asks the PCEF to come back then
+// (Revalidation-Time with Event-Trigger REVALIDATION_TIMEOUT); its CCR-U in
+// the new period gets the normal policy back.
+TEST_F(GxEndToEnd, AThrottleAsksForRevalidationAtThePeriodEndWhichLiftsIt) {
+  constexpr std::uint32_t kRevalidationTimeout = 17;
+  subscriber("monthend", "491720000065", 1000);
+  db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " +
+            sub("monthend") + ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  const std::uint32_t next_month = next_month_ntp();
+  const std::string sid = peer_->new_session_id("monthend");
+  Message a = initial(sid, "491720000065");
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(gx::installed(a), (Names{"internet"}));  // throttled
+  EXPECT_EQ(gx::revalidation_time(a), next_month);
+  EXPECT_EQ(gx::event_triggers(a), (std::vector<std::uint32_t>{kRevalidationTimeout}));
+
+  // A CCR-U that comes before the period ends (a clock ahead of ours):
+  // still throttled, nothing to install, the same time asked again.
+  Message u = update(sid, 1, {Avp::u32(gx::code::EventTrigger, kRevalidationTimeout, V)});
+  ASSERT_EQ(u.result_code(), 2001u);
+  EXPECT_TRUE(gx::installed(u).empty());
+  EXPECT_EQ(gx::revalidation_time(u), next_month);
+  EXPECT_EQ(gx::event_triggers(u), (std::vector<std::uint32_t>{kRevalidationTimeout}));
+
+  // The month turns (the counter becomes last month's): the CCR-U at the
+  // Revalidation-Time lifts the throttle, and asks for nothing more.
+  db_->exec("UPDATE usage_counters SET period_start = period_start - interval '1 month' WHERE subscriber_id = " +
+            sub("monthend"));
+  u = update(sid, 2, {Avp::u32(gx::code::EventTrigger, kRevalidationTimeout, V)});
+  ASSERT_EQ(u.result_code(), 2001u);
+  EXPECT_EQ(sorted(gx::installed(u)), (Names{"base-svc", "internet", "video"}));
+  EXPECT_EQ(gx::ambr_dl(u), 40000000u);
+  EXPECT_FALSE(gx::revalidation_time(u));
+  // The normal policy's own trigger and USAGE_REPORT for the new grant.
+  EXPECT_EQ(gx::event_triggers(u), (std::vector<std::uint32_t>{26, 33}));
+  EXPECT_EQ(gx::monitoring_grants(u), (std::vector<std::pair<std::string, std::uint64_t>>{{"fup", 100 * MiB}}));
+  EXPECT_EQ(query_text("SELECT policy_state FROM gx_sessions WHERE session_id = '" + sid + "'"), "normal");
 }
 
 TEST_F(GxEndToEnd, TopUpLiftsTheHotlineWithRar) {
@@ -526,9 +578,19 @@ TEST_F(GxEndToEnd, TsharkSeesNoMalformedAvp) {
   db_->exec("UPDATE subscribers SET status = 'blocked' WHERE external_id = 'wire'");
   ASSERT_TRUE(rar_for(sid, 1));
   ASSERT_EQ(terminate(sid, 2).result_code(), 2001u);
+  // Throttled: Revalidation-Time with its trigger, in a CCA-I and again in
+  // a CCA-U that installs nothing.
+  subscriber("wire-fup", "491720000101", 1000);
+  db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " +
+            sub("wire-fup") + ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  const std::string fup = peer_->new_session_id("wire-fup");
+  ASSERT_EQ(initial(fup, "491720000101").result_code(), 2001u);
+  ASSERT_EQ(update(fup, 1, {Avp::u32(gx::code::EventTrigger, 17, V)}).result_code(), 2001u);
+  ASSERT_EQ(terminate(fup, 2).result_code(), 2001u);
   cap->stop();
   EXPECT_EQ(cap->problems(), std::vector<std::string>{});
-  EXPECT_EQ(cap->count("diameter.cmd.code == 272 && diameter.flags.request == 0"), 3u);
+  EXPECT_EQ(cap->count("diameter.cmd.code == 272 && diameter.flags.request == 0"), 6u);
+  EXPECT_EQ(cap->count("diameter.Revalidation-Time"), 2u);
   EXPECT_EQ(cap->count("diameter.cmd.code == 258 && diameter.flags.request == 1"), 2u);
   EXPECT_GE(cap->count("diameter.Default-EPS-Bearer-QoS"), 1u);
   EXPECT_GE(cap->count("diameter.Charging-Rule-Definition"), 1u);

@@ -2,6 +2,8 @@
 // RAR contents.
 #include "ocs/diameter/gx_model.hpp"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 namespace ocs::gx {
@@ -146,6 +148,47 @@ TEST(GxMapping, UpdateAnswersOnlyWhatChanged) {
   a = to_cca(u, r);
   ASSERT_TRUE(a.install);
   EXPECT_EQ(a.remove.names, std::vector<std::string>{"video"});
+}
+
+TEST(GxMapping, AThrottleCarriesRevalidationTimeWithItsTrigger) {
+  PolicyDecision d = normal_decision();
+  d.state = PolicyState::Throttled;
+  d.revalidate_at = TimePoint{std::chrono::seconds{1711929600}};  // 2024-04-01 00:00:00 UTC
+  const std::uint32_t ntp = 1711929600u + 2208988800u;
+  const PolicyInstall p = to_install(d);
+  EXPECT_EQ(p.revalidation_time, ntp);
+  EXPECT_EQ(p.event_triggers, (std::vector<std::uint32_t>{26, kTriggerUsageReport, kTriggerRevalidationTimeout}));
+  // A policy that already asks for REVALIDATION_TIMEOUT gets it once.
+  d.policy.event_triggers = {kTriggerRevalidationTimeout};
+  EXPECT_EQ(to_install(d).event_triggers, (std::vector<std::uint32_t>{kTriggerRevalidationTimeout, kTriggerUsageReport}));
+  d.policy.event_triggers = {26};
+
+  // Still throttled at a CCR-U that changes nothing: no install, but the
+  // time again with the whole trigger list (it replaces the gateway's).
+  Ccr u = initial();
+  u.request_type = 2;
+  u.request_number = 1;
+  store::PolicyResult r;
+  r.decision = d;
+  Cca a = to_cca(u, r);
+  EXPECT_FALSE(a.install);
+  ASSERT_TRUE(a.revalidation);
+  EXPECT_EQ(a.revalidation->time, ntp);
+  EXPECT_EQ(a.revalidation->event_triggers, (std::vector<std::uint32_t>{26, kTriggerUsageReport, kTriggerRevalidationTimeout}));
+
+  // A change installs it with the policy; a normal decision has none.
+  r.changed = true;
+  a = to_cca(u, r);
+  ASSERT_TRUE(a.install);
+  EXPECT_EQ(a.install->revalidation_time, ntp);
+  EXPECT_FALSE(a.revalidation);
+  r.decision = normal_decision();
+  a = to_cca(u, r);
+  ASSERT_TRUE(a.install);
+  EXPECT_FALSE(a.install->revalidation_time);
+  EXPECT_EQ(a.install->event_triggers, (std::vector<std::uint32_t>{26, kTriggerUsageReport}));
+  r.changed = false;
+  EXPECT_FALSE(to_cca(u, r).revalidation);
 }
 
 TEST(GxMapping, StatusesAndReleaseMapToResultCodes) {

@@ -176,6 +176,36 @@ TEST(PolicySelection, AllowancePeriodsStartAtUtcMidnightAndTheFirstOfTheMonth) {
   EXPECT_EQ(period_start(AllowancePeriod::Month, t), test::at("2024-03-01 00:00:00"));
 }
 
+TEST(PolicySelection, PeriodsEndAtTheNextUtcMidnightAndTheFirstOfTheNextMonth) {
+  EXPECT_EQ(period_end(AllowancePeriod::Day, test::at("2024-03-15 13:45:10")), test::at("2024-03-16 00:00:00"));
+  EXPECT_EQ(period_end(AllowancePeriod::Day, test::at("2024-03-15 00:00:00")), test::at("2024-03-16 00:00:00"));
+  EXPECT_EQ(period_end(AllowancePeriod::Day, test::at("2024-02-28 23:59:59")), test::at("2024-02-29 00:00:00"));
+  EXPECT_EQ(period_end(AllowancePeriod::Month, test::at("2024-01-31 23:00:00")), test::at("2024-02-01 00:00:00"));
+  EXPECT_EQ(period_end(AllowancePeriod::Month, test::at("2024-12-31 23:59:59")), test::at("2025-01-01 00:00:00"));
+  EXPECT_EQ(period_end(AllowancePeriod::Month, test::at("2024-03-01 00:00:00")), test::at("2024-04-01 00:00:00"));
+}
+
+TEST(PolicySelection, AThrottleAsksToBeRevalidatedWhenTheFirstUsedUpPeriodEnds) {
+  const GxPlanPolicies plan = plan_with_all();
+  PolicyInputs in = active();
+  in.now = test::at("2024-03-15 13:45:10");
+  in.allowances = {{"fup", 1000, AllowancePeriod::Month, 400}, {"video", 50, AllowancePeriod::Day, 10}};
+  EXPECT_FALSE(decide_policy(in, plan).revalidate_at);  // normal: nothing to wait for
+
+  in.allowances[0].used = 1000;  // the monthly one used up
+  PolicyDecision d = decide_policy(in, plan);
+  ASSERT_EQ(d.state, PolicyState::Throttled);
+  EXPECT_EQ(d.revalidate_at, test::at("2024-04-01 00:00:00"));
+
+  in.allowances[1].used = 50;  // and the daily one: the earlier end first
+  EXPECT_EQ(decide_policy(in, plan).revalidate_at, test::at("2024-03-16 00:00:00"));
+
+  in.gy_credit_exhausted = true;  // hotlined: credit, not a period, ends it
+  d = decide_policy(in, plan);
+  EXPECT_EQ(d.state, PolicyState::OutOfCredit);
+  EXPECT_FALSE(d.revalidate_at);
+}
+
 TEST(PolicySelection, StateNamesRoundTrip) {
   for (auto s : {PolicyState::Normal, PolicyState::OutOfCredit, PolicyState::Blocked, PolicyState::Throttled})
     EXPECT_EQ(policy_state_from_string(to_string(s)), s);

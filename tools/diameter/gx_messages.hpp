@@ -26,7 +26,7 @@ inline constexpr std::uint32_t SupportedFeatures = 628, FeatureListId = 629, Fea
                                DefaultEpsBearerQos = 1049, FlowInformation = 1058, FlowDescription = 507,
                                MonitoringKey = 1066, UsageMonitoringInformation = 1067,
                                UsageMonitoringLevel = 1068, RedirectInformation = 1085, RedirectSupport = 1086,
-                               IpCanType = 1027, RatType = 1032;
+                               IpCanType = 1027, RatType = 1032, RevalidationTime = 1042;
 }  // namespace code
 
 /// A Gx CCR as a PCEF (Open5GS' SMF) sends it: Auth-Application-Id
@@ -95,6 +95,19 @@ inline std::optional<std::uint32_t> ambr_dl(const Message& m) {
   if (!q) return std::nullopt;
   auto dl = q->child(code::ApnAmbrDl, kVendor3gpp);
   return dl ? std::optional(dl->as_u32()) : std::nullopt;
+}
+
+/// Event-Trigger values at the top level, in order.
+inline std::vector<std::uint32_t> event_triggers(const Message& m) {
+  std::vector<std::uint32_t> out;
+  for (const Avp* t : m.find_all(code::EventTrigger, kVendor3gpp)) out.push_back(t->as_u32());
+  return out;
+}
+
+/// Revalidation-Time (Time: NTP seconds), if any.
+inline std::optional<std::uint32_t> revalidation_time(const Message& m) {
+  const Avp* t = m.find(code::RevalidationTime, kVendor3gpp);
+  return t ? std::optional(t->as_u32()) : std::nullopt;
 }
 
 /// Granted octets per monitoring key.

@@ -87,6 +87,8 @@ struct Allowance {
 
 /// The start (UTC) of the period containing `now`.
 TimePoint period_start(AllowancePeriod p, TimePoint now);
+/// The start (UTC) of the period after the one containing `now`.
+TimePoint period_end(AllowancePeriod p, TimePoint now);
 
 struct PolicyInputs {
   SubscriberStatus status = SubscriberStatus::Active;
@@ -97,6 +99,9 @@ struct PolicyInputs {
   Money available = 0;
   bool has_usable_bucket = false;
   std::vector<Allowance> allowances;
+  /// When the allowances' usage was read: their periods are the ones
+  /// containing it.
+  TimePoint now{};
 };
 
 struct MonitoringGrant {
@@ -116,6 +121,10 @@ struct PolicyDecision {
   std::optional<std::uint32_t> apn_ambr_ul;
   std::optional<std::uint32_t> apn_ambr_dl;
   std::vector<MonitoringGrant> monitoring;
+  /// Throttled: when the first used-up allowance's period ends, the time at
+  /// which the gateway should ask again (Gx Revalidation-Time), since
+  /// nothing else happens then that would lift the throttle.
+  std::optional<TimePoint> revalidate_at;
 };
 
 /// The state: Blocked (status not active) before OutOfCredit (only for a

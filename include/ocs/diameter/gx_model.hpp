@@ -28,6 +28,7 @@ inline constexpr std::uint32_t kCcRequestType = 416, kCcRequestNumber = 415, kSu
 
 /// Event-Trigger (TS 29.212 5.3.7) values the PCRF asks for itself.
 inline constexpr std::uint32_t kTriggerUsageReport = 33;
+inline constexpr std::uint32_t kTriggerRevalidationTimeout = 17;
 /// Session-Release-Cause (5.3.44): UE_SUBSCRIPTION_REASON.
 inline constexpr std::uint32_t kReleaseUeSubscription = 1;
 /// Usage-Monitoring-Level (5.3.61): SESSION_LEVEL.
@@ -69,6 +70,16 @@ struct PolicyInstall {
   std::uint32_t preemption_capability = 1;     // 0 ENABLED, 1 DISABLED
   std::uint32_t preemption_vulnerability = 0;  // 0 ENABLED, 1 DISABLED
   std::vector<std::uint32_t> event_triggers;
+  /// Revalidation-Time (5.3.41, NTP seconds); event_triggers then has
+  /// REVALIDATION_TIMEOUT.
+  std::optional<std::uint32_t> revalidation_time;
+};
+
+/// Revalidation-Time and the whole Event-Trigger list, for an answer that
+/// installs nothing (the list replaces the gateway's, so it is complete).
+struct Revalidation {
+  std::uint32_t time = 0;  // NTP seconds
+  std::vector<std::uint32_t> event_triggers;
 };
 
 struct Cca {
@@ -82,6 +93,9 @@ struct Cca {
   InstalledRules remove;
   /// Usage-Monitoring-Information grants (also without a policy change).
   std::vector<MonitoringGrant> monitoring;
+  /// Still throttled without a change (a CCR-U at the Revalidation-Time
+  /// that came early, or a second allowance used up): ask again later.
+  std::optional<Revalidation> revalidation;
 };
 
 /// A server-initiated policy change.

@@ -77,6 +77,14 @@ PolicyInstall to_install(const PolicyDecision& d) {
   if (!d.monitoring.empty() &&
       std::find(p.event_triggers.begin(), p.event_triggers.end(), kTriggerUsageReport) == p.event_triggers.end())
     p.event_triggers.push_back(kTriggerUsageReport);
+  // Throttled: nothing tells the gateway when the allowance's period rolls
+  // over, so it asks again then (CCR-U with REVALIDATION_TIMEOUT).
+  if (d.revalidate_at) {
+    p.revalidation_time = gy::to_ntp(*d.revalidate_at);
+    if (std::find(p.event_triggers.begin(), p.event_triggers.end(), kTriggerRevalidationTimeout) ==
+        p.event_triggers.end())
+      p.event_triggers.push_back(kTriggerRevalidationTimeout);
+  }
   return p;
 }
 
@@ -105,6 +113,9 @@ Cca to_cca(const Ccr& ccr, const store::PolicyResult& result) {
   if (initial || result.changed) {
     a.install = to_install(d);
     a.remove = result.remove;
+  } else if (d.revalidate_at) {
+    PolicyInstall again = to_install(d);
+    a.revalidation = Revalidation{*again.revalidation_time, std::move(again.event_triggers)};
   }
   // A usage report consumed the previous grant: grant again.
   if (initial || result.changed || !ccr.usage.empty()) a.monitoring = d.monitoring;

@@ -89,12 +89,18 @@ void write_monitoring(msg_or_avp* parent, const std::vector<MonitoringGrant>& gr
   }
 }
 
+void write_triggers(msg_or_avp* parent, const std::vector<std::uint32_t>& triggers,
+                    const std::optional<std::uint32_t>& revalidation_time, const Dict& d) {
+  for (auto t : triggers) fdx::add_i32(parent, d.event_trigger, static_cast<std::int32_t>(t));
+  if (revalidation_time) fdx::add_time(parent, d.revalidation_time, *revalidation_time);
+}
+
 void write_install(msg_or_avp* parent, const std::optional<PolicyInstall>& install, const InstalledRules& remove,
                    const std::vector<MonitoringGrant>& monitoring, const Dict& d) {
   write_remove(parent, remove, d);
   if (install) {
     write_rules(parent, *install, d);
-    for (auto t : install->event_triggers) fdx::add_i32(parent, d.event_trigger, static_cast<std::int32_t>(t));
+    write_triggers(parent, install->event_triggers, install->revalidation_time, d);
     write_qos(parent, *install, d);
   }
   write_monitoring(parent, monitoring, d);
@@ -152,6 +158,7 @@ Dict Dict::resolve() {
   d.redirect_information = fdx::find_avp(1085, v);
   d.redirect_support = fdx::find_avp(1086, v);
   d.session_release_cause = fdx::find_avp(1045, v);
+  d.revalidation_time = fdx::find_avp(1042, v);
   return d;
 }
 
@@ -186,6 +193,7 @@ void build_cca(msg** pmsg, const Cca& cca, const Dict& d) {
     fdx::add_u32(sf, d.feature_list, *cca.supported_features);
   }
   write_install(ans, cca.install, cca.remove, cca.monitoring, d);
+  if (cca.revalidation) write_triggers(ans, cca.revalidation->event_triggers, cca.revalidation->time, d);
 }
 
 void answer_with(msg** pmsg, std::uint32_t result_code, const Dict& d) noexcept {

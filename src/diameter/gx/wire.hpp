@@ -63,6 +63,7 @@ struct Dict {
   dict_object* redirect_information = nullptr;
   dict_object* redirect_support = nullptr;
   dict_object* session_release_cause = nullptr;
+  dict_object* revalidation_time = nullptr;
 
   /// Throws fdx::FdError naming the first object that is missing.
   static Dict resolve();

@@ -128,17 +128,11 @@ void write_units(avp* gsu, const ServiceUnits& u, const Dict& d) {
   if (u.service_specific_units) fdx::add_u64(gsu, d.cc_service_specific_units, *u.service_specific_units);
 }
 
-void write_time(msg_or_avp* parent, dict_object* model, std::uint32_t ntp) {
-  const std::uint8_t bytes[4] = {static_cast<std::uint8_t>(ntp >> 24), static_cast<std::uint8_t>(ntp >> 16),
-                                 static_cast<std::uint8_t>(ntp >> 8), static_cast<std::uint8_t>(ntp)};
-  fdx::add_str(parent, model, std::string_view(reinterpret_cast<const char*>(bytes), 4));
-}
-
 void write_mscc(msg* ans, const CcaMscc& m, const Dict& d) {
   avp* g = fdx::add_grouped(ans, d.mscc);
   if (m.granted) {
     avp* gsu = fdx::add_grouped(g, d.gsu);
-    if (m.tariff_time_change) write_time(gsu, d.tariff_time_change, *m.tariff_time_change);
+    if (m.tariff_time_change) fdx::add_time(gsu, d.tariff_time_change, *m.tariff_time_change);
     write_units(gsu, *m.granted, d);
   }
   if (m.rating_group) fdx::add_u32(g, d.rating_group, *m.rating_group);
