@@ -1,5 +1,9 @@
 #include "server.hpp"
 
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
 #include "ocs/radius/auth.hpp"
 #include "ocs/store/store.hpp"
 
@@ -31,11 +35,18 @@ Server::Server(const config::RadiusConfig& config, Service& service, store::Radi
     : config_(config), service_(service), store_(store), log_(std::move(log)), auth_(io_), acct_(io_),
       reload_timer_(io_) {
   const auto address = boost::asio::ip::make_address(config.listen);
-  for (auto [socket, port] : {std::pair{&auth_, config.auth_port}, std::pair{&acct_, config.acct_port}}) {
+  // No SO_REUSEADDR: on UDP it lets sockets share a port, so a second
+  // daemon (or the other port, given the same number) would silently get a
+  // share of the packets, and two port-0 binds could even get one port.
+  for (auto [socket, port, name] : {std::tuple{&auth_, config.auth_port, "auth_port"},
+                                    std::tuple{&acct_, config.acct_port, "acct_port"}}) {
     const udp::endpoint ep(address, port);
     socket->open(ep.protocol());
-    socket->set_option(boost::asio::socket_base::reuse_address(true));
-    socket->bind(ep);
+    boost::system::error_code ec;
+    socket->bind(ep, ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on " + config.listen + " UDP port " + std::to_string(port) + " (" +
+                               name + "): " + ec.message());
   }
   set_nas(store_.nas_clients());
   for (std::size_t i = 0; i < config.workers; ++i)

@@ -773,6 +773,32 @@ TEST_F(RadiusMikrotik, GrantWithoutAcctSessionIdMovesToTheSessionAtStart) {
   EXPECT_EQ(session_state("127.0.0.1/late-1"), "open");
 }
 
+// A second daemon on ports already taken (by the fixture's) stops at once
+// with a message naming the port; it never shares them.
+TEST_F(RadiusMikrotik, PortsAlreadyTakenStopItWithAClearError) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string config = (dir / ("ocs-radiusd-taken-" + std::to_string(::getpid()) + ".toml")).string();
+  auto write = [&](int auth, int acct) {
+    std::ofstream(config) << "[database]\ndsn = \"" << db_->dsn() << "\"\npool_size = 2\n"
+                          << "[radius]\nlisten = \"127.0.0.1\"\nauth_port = " << auth << "\nacct_port = " << acct
+                          << "\ndictionary = \"" OCS_RADIUS_DICTIONARY "\"\n";
+  };
+  write(daemon_->auth_port(), 0);
+  RunResult r = run({OCS_RADIUSD, "--config", config}, std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << r.status << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("UDP port " + std::to_string(daemon_->auth_port()) + " (auth_port)"), std::string::npos)
+      << r.out << r.err;
+  // The same number for both ports: the second bind fails the same way.
+  const int spare = daemon_->auth_port() + 1000 > 65000 ? daemon_->auth_port() - 1000 : daemon_->auth_port() + 1000;
+  write(spare, spare);
+  r = run({OCS_RADIUSD, "--config", config}, std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << r.status << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("(acct_port)"), std::string::npos) << r.out << r.err;
+  std::filesystem::remove(config);
+  // The fixture's daemon still answers.
+  EXPECT_EQ(radclient("status", "Message-Authenticator = 0x00").code, "Access-Accept");
+}
+
 TEST_F(RadiusMikrotik, StatusServerIsAnswered) {
   const Reply reply = radclient("status", "Message-Authenticator = 0x00");
   EXPECT_EQ(reply.code, "Access-Accept") << reply;
