@@ -188,6 +188,13 @@ void parse_radius(Section& s, RadiusConfig& c) {
   s.string("listen", c.listen, ip_address);
   s.integer<std::uint16_t>("auth_port", c.auth_port, 0);
   s.integer<std::uint16_t>("acct_port", c.acct_port, 0);
+  // One port for both would mix the two kinds of requests on one socket
+  // (0 is any free port: two different ones).
+  if (c.auth_port != 0 && c.auth_port == c.acct_port) {
+    const Value* at = s.find("acct_port");
+    if (!at) at = s.find("auth_port");
+    if (at) fail(*at, "acct_port must differ from auth_port (both " + std::to_string(c.acct_port) + ")", "here");
+  }
   s.integer<std::size_t>("workers", c.workers, 1, 1024);
   s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
   s.integer<std::size_t>("batch_max", c.batch_max, 1, 1024);

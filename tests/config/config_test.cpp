@@ -367,6 +367,14 @@ TEST_F(ConfigFileTest, RadiusRejectsBadValuesWithTheLine) {
   EXPECT_THROW(load(write("[radius]\nlisten = \"\"\n")), ConfigError);
   EXPECT_THROW(load(write("[radius]\nlisten = \"radius.example.net\"\n")), ConfigError);
   EXPECT_NO_THROW(load(write("[radius]\nlisten = \"::\"\n")));
+  // One port for both kinds of request: refused at the line that repeats it
+  // (acct_port = 1812 meets the default auth_port); 0 twice is two free ports.
+  const std::string same = error_for("[radius]\nauth_port = 1645\nacct_port = 1645\n");
+  EXPECT_NE(same.find(":3:"), std::string::npos) << same;
+  EXPECT_NE(same.find("acct_port must differ from auth_port (both 1645)"), std::string::npos) << same;
+  EXPECT_NE(error_for("[radius]\nacct_port = 1812\n").find(":2:"), std::string::npos);
+  EXPECT_NE(error_for("[radius]\nauth_port = 1813\n").find(":2:"), std::string::npos);
+  EXPECT_NO_THROW(load(write("[radius]\nauth_port = 0\nacct_port = 0\n")));
   try {
     load(write("[radius]\n\nsecret = \"testing123\"\n"));
     FAIL() << "secrets live in nas_clients, not in the file";

@@ -774,7 +774,8 @@ TEST_F(RadiusMikrotik, GrantWithoutAcctSessionIdMovesToTheSessionAtStart) {
 }
 
 // A second daemon on ports already taken (by the fixture's) stops at once
-// with a message naming the port; it never shares them.
+// with a message naming the port; it never shares them. One number for both
+// ports is refused by the configuration.
 TEST_F(RadiusMikrotik, PortsAlreadyTakenStopItWithAClearError) {
   const auto dir = std::filesystem::temp_directory_path();
   const std::string config = (dir / ("ocs-radiusd-taken-" + std::to_string(::getpid()) + ".toml")).string();
@@ -788,12 +789,16 @@ TEST_F(RadiusMikrotik, PortsAlreadyTakenStopItWithAClearError) {
   EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << r.status << r.out << r.err;
   EXPECT_NE((r.out + r.err).find("UDP port " + std::to_string(daemon_->auth_port()) + " (auth_port)"), std::string::npos)
       << r.out << r.err;
-  // The same number for both ports: the second bind fails the same way.
-  const int spare = daemon_->auth_port() + 1000 > 65000 ? daemon_->auth_port() - 1000 : daemon_->auth_port() + 1000;
-  write(spare, spare);
+  write(0, daemon_->acct_port());
   r = run({OCS_RADIUSD, "--config", config}, std::chrono::seconds(10));
   EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << r.status << r.out << r.err;
-  EXPECT_NE((r.out + r.err).find("(acct_port)"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("UDP port " + std::to_string(daemon_->acct_port()) + " (acct_port)"), std::string::npos)
+      << r.out << r.err;
+  // The same number for both ports is a configuration error (exit 2).
+  write(11645, 11645);
+  r = run({OCS_RADIUSD, "--config", config}, std::chrono::seconds(10));
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2) << r.status << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("acct_port must differ from auth_port"), std::string::npos) << r.out << r.err;
   std::filesystem::remove(config);
   // The fixture's daemon still answers.
   EXPECT_EQ(radclient("status", "Message-Authenticator = 0x00").code, "Access-Accept");
