@@ -40,10 +40,9 @@ TimePoint period_start(AllowancePeriod p, TimePoint now) {
 
 TimePoint period_end(AllowancePeriod p, TimePoint now) {
   using namespace std::chrono;
-  const auto day = floor<days>(now);
-  if (p == AllowancePeriod::Day) return time_point_cast<seconds>(day + days{1});
-  const year_month_day ymd{day};
-  return time_point_cast<seconds>(sys_days{(ymd.year() / ymd.month() / 1) + months{1}});
+  const TimePoint start = period_start(p, now);
+  if (p == AllowancePeriod::Day) return start + days{1};
+  return time_point_cast<seconds>(sys_days{year_month_day{floor<days>(start)} + months{1}});
 }
 
 namespace {
@@ -98,15 +97,16 @@ PolicyDecision decide_policy(const PolicyInputs& in, const GxPlanPolicies& plan)
     d.apn_ambr_dl = scaled_bitrate(*policy->rate_limit_down_kbps, policy->rate_limit_scaling_percent);
   // Monitoring only where it can still change something: a blocked or
   // hotlined subscriber's consumption does not move the policy.
+  // Throttled: ask again when the first used-up allowance's period ends.
   if (d.state == PolicyState::Normal || d.state == PolicyState::Throttled)
-    for (const auto& a : in.allowances)
-      if (!allowance_used_up(a)) d.monitoring.push_back({a.monitoring_key, a.octets - a.used});
-  if (d.state == PolicyState::Throttled)
-    for (const auto& a : in.allowances)
-      if (allowance_used_up(a)) {
+    for (const auto& a : in.allowances) {
+      if (!allowance_used_up(a)) {
+        d.monitoring.push_back({a.monitoring_key, a.octets - a.used});
+      } else if (d.state == PolicyState::Throttled) {
         const TimePoint end = period_end(a.period, in.now);
         if (!d.revalidate_at || end < *d.revalidate_at) d.revalidate_at = end;
       }
+    }
   return d;
 }
 

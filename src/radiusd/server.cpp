@@ -36,8 +36,9 @@ Server::Server(const config::RadiusConfig& config, Service& service, store::Radi
       reload_timer_(io_) {
   const auto address = boost::asio::ip::make_address(config.listen);
   // No SO_REUSEADDR: on UDP it lets sockets share a port, so a second
-  // daemon (or the other port, given the same number) would silently get a
-  // share of the packets, and two port-0 binds could even get one port.
+  // daemon would silently get a share of the packets, and the two port-0
+  // binds of a test could get one port. (The configuration refuses one
+  // number for both ports.)
   for (auto [socket, port, name] : {std::tuple{&auth_, config.auth_port, "auth_port"},
                                     std::tuple{&acct_, config.acct_port, "acct_port"}}) {
     const udp::endpoint ep(address, port);

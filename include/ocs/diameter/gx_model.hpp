@@ -70,7 +70,7 @@ struct PolicyInstall {
   std::uint32_t preemption_capability = 1;     // 0 ENABLED, 1 DISABLED
   std::uint32_t preemption_vulnerability = 0;  // 0 ENABLED, 1 DISABLED
   std::vector<std::uint32_t> event_triggers;
-  /// Revalidation-Time (5.3.41, NTP seconds); event_triggers then has
+  /// Revalidation-Time (AVP 1042, NTP seconds); event_triggers then has
   /// REVALIDATION_TIMEOUT.
   std::optional<std::uint32_t> revalidation_time;
 };
