@@ -116,6 +116,11 @@ class GxEndToEnd : public ::testing::Test {
   static std::string sub(const std::string& id) {
     return "(SELECT id FROM subscribers WHERE external_id = '" + id + "')";
   }
+  /// The plan's monthly 'fup' allowance (100 MiB) used up this month.
+  static void use_up_this_months_allowance(const std::string& id) {
+    db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " + sub(id) +
+              ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  }
   static void topup(const std::string& id, long amount) {
     db_->exec("UPDATE accounts SET balance = balance + " + std::to_string(amount) +
               " WHERE subscriber_id = " + sub(id));
@@ -281,8 +286,7 @@ TEST_F(GxEndToEnd, EachStateHasItsAnswer) {
 
   // Allowance already used up this month -> throttled.
   subscriber("heavy", "491720000013", 1000);
-  db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " + sub("heavy") +
-            ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  use_up_this_months_allowance("heavy");
   a = initial(peer_->new_session_id(), "491720000013");
   ASSERT_EQ(a.result_code(), 2001u);
   EXPECT_EQ(gx::installed(a), (Names{"internet"}));
@@ -343,8 +347,7 @@ TEST_F(GxEndToEnd, UsageMonitoringThrottlesThisSessionAndRarsTheOthers) {
 TEST_F(GxEndToEnd, AThrottleAsksForRevalidationAtThePeriodEndWhichLiftsIt) {
   constexpr std::uint32_t kRevalidationTimeout = 17;
   subscriber("monthend", "491720000065", 1000);
-  db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " +
-            sub("monthend") + ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  use_up_this_months_allowance("monthend");
   const std::uint32_t next_month = next_month_ntp();
   const std::string sid = peer_->new_session_id("monthend");
   Message a = initial(sid, "491720000065");
@@ -581,8 +584,7 @@ TEST_F(GxEndToEnd, TsharkSeesNoMalformedAvp) {
   // Throttled: Revalidation-Time with its trigger, in a CCA-I and again in
   // a CCA-U that installs nothing.
   subscriber("wire-fup", "491720000101", 1000);
-  db_->exec("INSERT INTO usage_counters (subscriber_id, monitoring_key, period_start, octets) SELECT " +
-            sub("wire-fup") + ", 'fup', date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 104857600");
+  use_up_this_months_allowance("wire-fup");
   const std::string fup = peer_->new_session_id("wire-fup");
   ASSERT_EQ(initial(fup, "491720000101").result_code(), 2001u);
   ASSERT_EQ(update(fup, 1, {Avp::u32(gx::code::EventTrigger, 17, V)}).result_code(), 2001u);
