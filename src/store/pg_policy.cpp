@@ -180,8 +180,6 @@ struct Loaded {
   std::string external_id;
   PolicyInputs in;
   GxPlanPolicies plan;
-  /// The current period of each allowance (same order as in.allowances).
-  std::vector<TimePoint> periods;
 };
 
 /// (d), after the account lock.
@@ -215,7 +213,6 @@ Loaded load(pqxx::transaction_base& tx, std::int64_t subscriber_id, Money balanc
     const auto used = tx.exec_prepared(stmt::kUsage, subscriber_id, allowance.monitoring_key, epoch(start));
     allowance.used = used.empty() ? 0 : used[0][0].as<std::uint64_t>();
     l.in.allowances.push_back(std::move(allowance));
-    l.periods.push_back(start);
   }
   return l;
 }
@@ -226,10 +223,11 @@ void add_usage(pqxx::transaction_base& tx, std::int64_t subscriber_id, Loaded& l
                const std::vector<UsageReport>& usage) {
   for (const auto& u : usage) {
     if (u.octets == 0) continue;
-    for (std::size_t i = 0; i < l.in.allowances.size(); ++i) {
-      auto& a = l.in.allowances[i];
+    for (auto& a : l.in.allowances) {
       if (a.monitoring_key != u.monitoring_key) continue;
-      const auto r = tx.exec_prepared(stmt::kAddUsage, subscriber_id, a.monitoring_key, epoch(l.periods[i]),
+      // The period load() read it for (l.in.now).
+      const auto r = tx.exec_prepared(stmt::kAddUsage, subscriber_id, a.monitoring_key,
+                                      epoch(period_start(a.period, l.in.now)),
                                       static_cast<std::int64_t>(std::min<std::uint64_t>(u.octets, INT64_MAX)));
       a.used = r[0][0].as<std::uint64_t>();
     }
