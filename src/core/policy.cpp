@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <string_view>
 
 namespace ocs {
 
@@ -117,6 +118,68 @@ InstalledRules installed_rules(const PolicyDecision& d) {
   for (const auto& dyn : d.policy.dynamic_rules) r.names.push_back(dyn.name);
   r.base_names = d.policy.rule_base_names;
   return r;
+}
+
+namespace {
+/// Length-prefixed fields, so that no two decisions serialise alike.
+class Canonical {
+ public:
+  Canonical& operator<<(std::string_view s) {
+    text_ += std::to_string(s.size());
+    text_ += ':';
+    text_ += s;
+    return *this;
+  }
+  Canonical& operator<<(std::uint64_t n) { return *this << std::string_view(std::to_string(n)); }
+  template <class T>
+  Canonical& operator<<(const std::optional<T>& v) {
+    if (!v) return *this << std::string_view("-");
+    *this << std::string_view("+");
+    return *this << *v;
+  }
+  template <class T>
+  Canonical& operator<<(const std::vector<T>& v) {
+    *this << static_cast<std::uint64_t>(v.size());
+    for (const auto& x : v) *this << x;
+    return *this;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+/// 64-bit FNV-1a: a change detector, not a defence against forgery.
+std::string fnv1a_hex(std::string_view s) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = kHex[h & 15];
+  return out;
+}
+}  // namespace
+
+std::string enforcement_digest(const PolicyDecision& d) {
+  if (d.release) return "";
+  const GxPolicy& p = d.policy;
+  Canonical c;
+  c << std::uint64_t{p.qci} << std::uint64_t{p.arp_priority} << std::uint64_t{p.arp_may_preempt}
+    << std::uint64_t{p.arp_preemptable};
+  c << d.apn_ambr_ul << d.apn_ambr_dl << p.rule_names << p.rule_base_names;
+  c << static_cast<std::uint64_t>(p.dynamic_rules.size());
+  for (const auto& r : p.dynamic_rules)
+    c << r.name << std::uint64_t{r.precedence} << r.rating_group << r.monitoring_key << r.flows << r.redirect_url
+      << std::uint64_t{r.online} << std::uint64_t{r.offline};
+  std::vector<std::uint64_t> triggers(p.event_triggers.begin(), p.event_triggers.end());
+  c << triggers;
+  std::vector<std::string> keys;
+  for (const auto& m : d.monitoring) keys.push_back(m.monitoring_key);
+  c << keys;
+  return fnv1a_hex(c.text());
 }
 
 InstalledRules rules_to_remove(const InstalledRules& before, const InstalledRules& after) {

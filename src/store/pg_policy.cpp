@@ -85,7 +85,7 @@ constexpr NamedSql kStatements[] = {
      "DO UPDATE SET octets = usage_counters.octets + EXCLUDED.octets RETURNING octets"},
     {stmt::kSessionState,
      "SELECT policy_state, policy_id, array_to_string(rule_names, E'\\n'), "
-     "array_to_string(rule_base_names, E'\\n') FROM gx_sessions WHERE session_id = $1"},
+     "array_to_string(rule_base_names, E'\\n'), enforced_digest FROM gx_sessions WHERE session_id = $1"},
     {stmt::kOpenSession,
      "INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, last_request_key, "
      "created_at, last_seen) VALUES ($1, $2, 'gx', $3, $4, $5, to_timestamp($6), to_timestamp($6)) "
@@ -100,11 +100,13 @@ constexpr NamedSql kStatements[] = {
      "UPDATE charging_sessions SET state = 'closed', closed_at = to_timestamp($2), close_reason = $3, "
      "last_request_key = coalesce($4, last_request_key), last_seen = to_timestamp($2) WHERE id = $1"},
     {stmt::kStoreState,
-     "INSERT INTO gx_sessions (session_id, policy_state, policy_id, rule_names, rule_base_names, updated_at) "
-     "VALUES ($1, $2, $3, string_to_array($4, E'\\n'), string_to_array($5, E'\\n'), to_timestamp($6)) "
+     "INSERT INTO gx_sessions (session_id, policy_state, policy_id, rule_names, rule_base_names, updated_at, "
+     "enforced_digest) "
+     "VALUES ($1, $2, $3, string_to_array($4, E'\\n'), string_to_array($5, E'\\n'), to_timestamp($6), $7) "
      "ON CONFLICT (session_id) DO UPDATE SET policy_state = EXCLUDED.policy_state, "
      "policy_id = EXCLUDED.policy_id, rule_names = EXCLUDED.rule_names, "
-     "rule_base_names = EXCLUDED.rule_base_names, updated_at = EXCLUDED.updated_at"},
+     "rule_base_names = EXCLUDED.rule_base_names, updated_at = EXCLUDED.updated_at, "
+     "enforced_digest = EXCLUDED.enforced_digest"},
     {stmt::kEvent,
      "INSERT INTO charging_events (session_id, request_key, subscriber_id, kind, outcome) "
      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
@@ -238,6 +240,9 @@ struct Enforced {
   PolicyState state = PolicyState::Normal;
   std::optional<std::int64_t> policy_id;
   InstalledRules rules;
+  /// enforcement_digest() of what was sent; nullopt for a session stored
+  /// before schema 19, which is then sent its policy again.
+  std::optional<std::string> digest;
 };
 
 std::optional<Enforced> enforced(pqxx::transaction_base& tx, const std::string& session_id) {
@@ -248,6 +253,7 @@ std::optional<Enforced> enforced(pqxx::transaction_base& tx, const std::string& 
   e.policy_id = opt<std::int64_t>(r[0][1]);
   e.rules.names = split(r[0][2].as<std::string>(), '\n');
   e.rules.base_names = split(r[0][3].as<std::string>(), '\n');
+  e.digest = opt<std::string>(r[0][4]);
   return e;
 }
 
@@ -257,14 +263,15 @@ std::optional<std::int64_t> policy_id_of(const PolicyDecision& d) {
 
 bool differs(const std::optional<Enforced>& before, const PolicyDecision& d) {
   return !before || before->state != d.state || before->policy_id != policy_id_of(d) ||
-         before->rules != installed_rules(d);  // the policy's rules were edited
+         before->rules != installed_rules(d) ||         // the policy's rules were edited
+         before->digest != enforcement_digest(d);  // its QoS, rates, definitions or triggers
 }
 
 void store_state(pqxx::transaction_base& tx, const std::string& session_id, const PolicyDecision& d,
                  TimePoint now) {
   const InstalledRules rules = installed_rules(d);
   tx.exec_prepared(stmt::kStoreState, session_id, to_string(d.state), policy_id_of(d), join(rules.names),
-                   join(rules.base_names), epoch(now));
+                   join(rules.base_names), epoch(now), enforcement_digest(d));
 }
 
 std::optional<std::pair<Money, Money>> lock_account(pqxx::transaction_base& tx, std::int64_t subscriber_id) {

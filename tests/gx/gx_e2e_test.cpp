@@ -472,6 +472,60 @@ TEST_F(GxEndToEnd, PlanChangeSendsTheNewPolicy) {
   EXPECT_TRUE(gx::monitoring_grants(*rar).empty());  // the new plan has no allowance
 }
 
+TEST_F(GxEndToEnd, AnOperatorsEditOfThePolicyInForceReachesTheSessionByRar) {
+  // A plan and policy of its own: the edits below must not move the other
+  // tests' sessions.
+  db_->exec(R"SQL(
+INSERT INTO policies (name, rate_limit_up_kbps, rate_limit_down_kbps, qci, gx_rule_names)
+VALUES ('gx-edit', 1000, 2000, 9, '{edit-internet}');
+INSERT INTO gx_rules (policy_id, name, precedence, flows, online)
+SELECT id, 'edit-video', 20, '{"permit out 17 from any to assigned 5000"}', true FROM policies WHERE name = 'gx-edit';
+INSERT INTO plans (name, policy_id) SELECT 'gx-edit', id FROM policies WHERE name = 'gx-edit';
+)SQL");
+  subscriber("edited", "491720000086", 1000, "gx-edit");
+  const std::string sid = peer_->new_session_id("edited");
+  Message a = initial(sid, "491720000086");
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(gx::ambr_dl(a), 2000000u);
+  const auto qci = [](const Message& m) {
+    const Avp* def = m.find(gx::code::DefaultEpsBearerQos, V);
+    return def ? std::optional(def->child(gx::code::Qci, V)->as_u32()) : std::nullopt;
+  };
+  const auto flow = [](const Message& m) -> std::string {
+    const Avp* install = m.find(gx::code::ChargingRuleInstall, V);
+    auto defn = install ? install->child(gx::code::ChargingRuleDefinition, V) : std::nullopt;
+    return defn ? defn->child(gx::code::FlowInformation, V)->child(gx::code::FlowDescription, V)->as_str() : "";
+  };
+
+  // The operator raises the rate and the QoS class, in plain SQL: no
+  // account event, the same state and the same policy id.
+  db_->exec("UPDATE policies SET rate_limit_down_kbps = 8000, qci = 8 WHERE name = 'gx-edit'");
+  auto rar = rar_for(sid);
+  ASSERT_TRUE(rar);
+  EXPECT_EQ(gx::ambr_dl(*rar), 8000000u);
+  EXPECT_EQ(qci(*rar), 8u);
+  EXPECT_EQ(sorted(gx::installed(*rar)), (Names{"edit-internet", "edit-video"}));
+  EXPECT_TRUE(gx::removed(*rar).empty());
+
+  // A column the PCEF does not see (Gy's validity time): no RAR. Then a
+  // dynamic rule's flow: the next RAR is that one, with the new flow.
+  db_->exec("UPDATE policies SET validity_time = 900 WHERE name = 'gx-edit'");
+  db_->exec("UPDATE gx_rules SET flows = '{\"permit out 17 from any to assigned 6000\"}' WHERE name = 'edit-video'");
+  rar = rar_for(sid, 1);
+  ASSERT_TRUE(rar);
+  EXPECT_EQ(flow(*rar), "permit out 17 from any to assigned 6000");
+  EXPECT_EQ(gx::ambr_dl(*rar), 8000000u);
+  EXPECT_EQ(query_text("SELECT policy_state FROM gx_sessions WHERE session_id = '" + sid + "'"), "normal");
+
+  // Nothing new: a CCR-U installs nothing, and no third RAR came.
+  Message u = update(sid, 1);
+  ASSERT_EQ(u.result_code(), 2001u);
+  EXPECT_TRUE(gx::installed(u).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(rar_count(sid), 2u);
+  EXPECT_NE(daemon_->log_tail(400).find("configuration changed"), std::string::npos);
+}
+
 TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   subscriber("forgot", "491720000080", 1000);
   const std::string sid = peer_->new_session_id("forgot");

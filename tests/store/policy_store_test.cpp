@@ -105,6 +105,44 @@ TEST_F(PolicyStoreTest, ReevaluateReportsOnlyChanges) {
   EXPECT_TRUE(store_.subscribers_with_policy_sessions().empty());
 }
 
+TEST_F(PolicyStoreTest, AnEditOfThePolicyInForceIsAChangeAndNotifiesOnce) {
+  store::AccountEvents events(db_.dsn());
+  ASSERT_EQ(store_.decide(req(RequestKind::Initial, "0"), now_).status, store::ChargeStatus::Ok);
+  EXPECT_FALSE(store_.reevaluate("pcef;1", now_));
+  // One transaction of two statements on two tables: one notification.
+  db_.exec("BEGIN; UPDATE policies SET qci = 8 WHERE name = 'p-normal'; "
+           "UPDATE usage_allowances SET octets = 200; COMMIT");
+  int config_events = 0;
+  for (int i = 0; i < 10; ++i)
+    for (const auto& e : events.wait(std::chrono::milliseconds(100)))
+      if (e.event == "config") {
+        ++config_events;
+        EXPECT_EQ(e.subscriber_id, 0);
+      }
+  EXPECT_EQ(config_events, 1);
+  auto change = store_.reevaluate("pcef;1", now_);
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->decision.state, PolicyState::Normal);  // same state, same policy
+  EXPECT_EQ(change->previous_state, PolicyState::Normal);
+  EXPECT_EQ(change->decision.policy.qci, 8u);
+  EXPECT_TRUE(change->remove.names.empty());
+  EXPECT_FALSE(store_.reevaluate("pcef;1", now_));  // stored: no second RAR
+
+  // Columns the gateway does not see (Gy's validity time) change nothing.
+  db_.exec("UPDATE policies SET validity_time = 900 WHERE name = 'p-normal'");
+  EXPECT_FALSE(store_.reevaluate("pcef;1", now_));
+  // A CCR-U after an edit gets the change in its answer.
+  db_.exec("UPDATE policies SET rate_limit_down_kbps = 5000 WHERE name = 'p-normal'");
+  const auto r = store_.decide(req(RequestKind::Update, "1"), now_);
+  EXPECT_TRUE(r.changed);
+  EXPECT_EQ(r.decision.apn_ambr_dl, 5000000u);
+  EXPECT_FALSE(store_.reevaluate("pcef;1", now_));
+  // A session stored before schema 19 (no digest) is sent its policy once.
+  db_.exec("UPDATE gx_sessions SET enforced_digest = NULL");
+  EXPECT_TRUE(store_.reevaluate("pcef;1", now_));
+  EXPECT_FALSE(store_.reevaluate("pcef;1", now_));
+}
+
 TEST_F(PolicyStoreTest, UnknownUserAndSessionWriteNothing) {
   auto r = req(RequestKind::Initial, "0");
   r.identities = {msisdn("491739999999")};

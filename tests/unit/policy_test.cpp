@@ -206,6 +206,77 @@ TEST(PolicySelection, AThrottleAsksToBeRevalidatedWhenTheFirstUsedUpPeriodEnds) 
   EXPECT_FALSE(d.revalidate_at);
 }
 
+TEST(PolicySelection, TheEnforcementDigestChangesWithWhatTheGatewayEnforcesOnly) {
+  GxPlanPolicies plan = plan_with_all();
+  DynamicRule video;
+  video.name = "video";
+  video.precedence = 20;
+  video.rating_group = 30;
+  video.flows = {"permit out 17 from any to assigned 5000"};
+  plan.normal.dynamic_rules = {video};
+  plan.normal.event_triggers = {26};
+  PolicyInputs in = active();
+  in.now = test::at("2024-03-15 13:45:10");
+  in.allowances = {{"fup", 1000, AllowancePeriod::Month, 400}};
+  const std::string base = enforcement_digest(decide_policy(in, plan));
+  ASSERT_EQ(base.size(), 16u);
+  EXPECT_EQ(base.find_first_not_of("0123456789abcdef"), std::string::npos);
+
+  // Not what moves with consumption or time, nor the policy's other columns.
+  PolicyInputs later = in;
+  later.allowances[0].used = 900;  // a smaller grant, same key
+  later.now = test::at("2024-03-30 00:00:00");
+  later.available = 5;
+  EXPECT_EQ(enforcement_digest(decide_policy(later, plan)), base);
+  GxPlanPolicies renamed = plan;
+  renamed.normal.name = "renamed";
+  renamed.normal.id = 99;  // compared apart, as policy_id
+  EXPECT_EQ(enforcement_digest(decide_policy(in, renamed)), base);
+
+  // Every edit an operator can make to what the PCEF enforces.
+  const std::vector<std::pair<const char*, void (*)(GxPlanPolicies&)>> edits = {
+      {"qci", [](GxPlanPolicies& p) { p.normal.qci = 8; }},
+      {"arp priority", [](GxPlanPolicies& p) { p.normal.arp_priority = 2; }},
+      {"may pre-empt", [](GxPlanPolicies& p) { p.normal.arp_may_preempt = true; }},
+      {"pre-emptable", [](GxPlanPolicies& p) { p.normal.arp_preemptable = false; }},
+      {"rate down", [](GxPlanPolicies& p) { p.normal.rate_limit_down_kbps = 200000; }},
+      {"rate up removed", [](GxPlanPolicies& p) { p.normal.rate_limit_up_kbps.reset(); }},
+      {"scaling", [](GxPlanPolicies& p) { p.normal.rate_limit_scaling_percent = 90; }},
+      {"predefined rule", [](GxPlanPolicies& p) { p.normal.rule_names.push_back("extra"); }},
+      {"base name", [](GxPlanPolicies& p) { p.normal.rule_base_names = {"base-svc"}; }},
+      {"flow", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].flows = {"permit out 17 from any to assigned 6000"}; }},
+      {"precedence", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].precedence = 21; }},
+      {"rating group", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].rating_group.reset(); }},
+      {"monitoring key", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].monitoring_key = "video"; }},
+      {"redirect", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].redirect_url = "http://portal/"; }},
+      {"online", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].online = true; }},
+      {"offline", [](GxPlanPolicies& p) { p.normal.dynamic_rules[0].offline = true; }},
+      {"event trigger", [](GxPlanPolicies& p) { p.normal.event_triggers = {26, 13}; }},
+  };
+  for (const auto& [what, edit] : edits) {
+    GxPlanPolicies edited = plan;
+    edit(edited);
+    EXPECT_NE(enforcement_digest(decide_policy(in, edited)), base) << what;
+  }
+  // An allowance added or removed changes the monitoring keys.
+  PolicyInputs more = in;
+  more.allowances.push_back({"video", 50, AllowancePeriod::Day, 0});
+  EXPECT_NE(enforcement_digest(decide_policy(more, plan)), base);
+  // Moving a value from one field to the next is not the same decision.
+  GxPlanPolicies a = plan, b = plan;
+  a.normal.rule_names = {"ab"};
+  a.normal.rule_base_names = {};
+  b.normal.rule_names = {"a"};
+  b.normal.rule_base_names = {"b"};
+  EXPECT_NE(enforcement_digest(decide_policy(in, a)), enforcement_digest(decide_policy(in, b)));
+  // A release enforces nothing.
+  PolicyInputs blocked = in;
+  blocked.status = SubscriberStatus::Blocked;
+  GxPlanPolicies releasing = plan;
+  releasing.release_on_block = true;
+  EXPECT_EQ(enforcement_digest(decide_policy(blocked, releasing)), "");
+}
+
 TEST(PolicySelection, StateNamesRoundTrip) {
   for (auto s : {PolicyState::Normal, PolicyState::OutOfCredit, PolicyState::Blocked, PolicyState::Throttled})
     EXPECT_EQ(policy_state_from_string(to_string(s)), s);

@@ -150,4 +150,12 @@ InstalledRules installed_rules(const PolicyDecision& d);
 /// Rules of `before` that `after` no longer installs (Charging-Rule-Remove).
 InstalledRules rules_to_remove(const InstalledRules& before, const InstalledRules& after);
 
+/// A digest (16 hex digits) of what the gateway enforces under `d`: QoS,
+/// APN-AMBR, the rules with their definitions, the event triggers and the
+/// monitoring keys. Not what varies with time or consumption (the grants'
+/// octets, the revalidation time), nor the state or policy id, which are
+/// compared apart. Two decisions with one digest need no RAR between them;
+/// an operator's edit of a policy in force changes it. "" for a release.
+std::string enforcement_digest(const PolicyDecision& d);
+
 }  // namespace ocs

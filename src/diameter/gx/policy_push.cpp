@@ -13,27 +13,54 @@ TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Cloc
 void PolicyPusher::on_event(const store::AccountEvent& e) {
   if (e.event == "resync") {
     // Notifications sent while the LISTEN connection was down are lost.
-    const auto subscribers = policies_.subscribers_with_policy_sessions();
-    log_->warn("gx account events: reconnected; re-checking {} subscriber(s) with Gx sessions", subscribers.size());
-    for (auto id : subscribers) reevaluate_subscriber(id);
+    log_->warn("gx account events: reconnected; notifications may have been missed");
+    reevaluate_all("account events reconnected");
+    config_changed_ = false;  // that sweep covered them
+    return;
+  }
+  if (e.event == "config") {
+    // An edit of plans, policies, rules or allowances (any subscriber's).
+    // An operator's script sends one per transaction: sweep once, at idle().
+    config_changed_ = true;
     return;
   }
   // credit, status, plan, gy_credit, usage: any of them may move the state.
   reevaluate_subscriber(e.subscriber_id);
 }
 
-void PolicyPusher::reevaluate_subscriber(std::int64_t subscriber_id) {
+std::size_t PolicyPusher::reevaluate_subscriber(std::int64_t subscriber_id) {
+  std::size_t sent = 0;
   for (const auto& s : sessions_.open_sessions(subscriber_id, "gx")) {
     try {
-      if (auto change = policies_.reevaluate(s.session_id, now())) send_rar(*change);  // after its commit
+      if (auto change = policies_.reevaluate(s.session_id, now());  // committed before the RAR
+          change && send_rar(*change))
+        ++sent;
     } catch (const std::exception& ex) {
       log_->error("gx session={}: cannot re-evaluate: {}", s.session_id, ex.what());
     }
   }
+  return sent;
 }
 
-void PolicyPusher::send_rar(const store::PolicyChange& change) {
-  if (change.origin.origin_host.empty()) return;
+void PolicyPusher::reevaluate_all(const char* why) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto subscribers = policies_.subscribers_with_policy_sessions();
+  log_->info("gx {}: re-checking the Gx sessions of {} subscriber(s)", why, subscribers.size());
+  std::size_t sent = 0;
+  for (auto id : subscribers) {
+    try {
+      sent += reevaluate_subscriber(id);
+    } catch (const std::exception& ex) {
+      log_->error("gx subscriber={}: cannot re-check: {}", id, ex.what());
+    }
+  }
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  log_->info("gx {}: {} subscriber(s) re-checked, {} RAR(s) sent, took={}ms", why, subscribers.size(), sent, ms);
+}
+
+bool PolicyPusher::send_rar(const store::PolicyChange& change) {
+  if (change.origin.origin_host.empty()) return false;
   const Rar rar = to_rar(change);
   msg* m = build_rar(change.origin, change.session_id, rar, dict_);
   auto on_answer = [log = log_, sid = change.session_id, unknown = unknown_](std::optional<std::uint32_t> code,
@@ -53,10 +80,11 @@ void PolicyPusher::send_rar(const store::PolicyChange& change) {
   };
   if (!diameter::send_request(&m, timeout_ms_, std::move(on_answer))) {
     log_->warn("gx RAR session={}: cannot send", change.session_id);
-    return;
+    return false;
   }
   log_->info("gx RAR session={} sent: {} -> {}{}", change.session_id, to_string(change.previous_state),
              to_string(change.decision.state), rar.release_cause ? " (release)" : "");
+  return true;
 }
 
 void PolicyPusher::idle() {
@@ -67,6 +95,10 @@ void PolicyPusher::idle() {
     } catch (const std::exception& e) {
       log_->error("gx session={}: cannot close: {}", id, e.what());
     }
+  }
+  if (config_changed_) {
+    reevaluate_all("configuration changed");  // throws when the database is down: again at the next idle()
+    config_changed_ = false;
   }
 }
 

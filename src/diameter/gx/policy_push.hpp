@@ -3,7 +3,9 @@
 // used up on another session (all NOTIFY ocs_account) re-decide the
 // subscriber's open Gx sessions; each whose policy changes gets a RAR with
 // Charging-Rule-Remove/-Install, QoS and monitoring grants, or with
-// Session-Release-Cause when it must end. Runs on the Gy Reauthorizer's
+// Session-Release-Cause when it must end. An operator's edit of plans,
+// policies, rules or allowances (event "config", schema 19) re-decides every
+// open Gx session, once per burst of edits. Runs on the Gy Reauthorizer's
 // listener thread (one LISTEN connection for both).
 #pragma once
 
@@ -26,14 +28,18 @@ class PolicyPusher : public gy::AccountEventSink {
       : dict_(dict), policies_(policies), sessions_(sessions), timeout_ms_(answer_timeout_ms), log_(std::move(log)) {}
 
   void on_event(const store::AccountEvent& e) override;
-  /// Closes the sessions whose PCEF answered a RAR with 5002.
+  /// Re-decides every session after configuration edits; closes the
+  /// sessions whose PCEF answered a RAR with 5002.
   void idle() override;
 
-  /// Re-decides every open Gx session of one subscriber, RAR to those that change.
-  void reevaluate_subscriber(std::int64_t subscriber_id);
+  /// Re-decides every open Gx session of one subscriber, RAR to those that
+  /// change; returns how many RARs were sent.
+  std::size_t reevaluate_subscriber(std::int64_t subscriber_id);
 
  private:
-  void send_rar(const store::PolicyChange& change);
+  bool send_rar(const store::PolicyChange& change);
+  /// Every subscriber with an open Gx session; `why` goes to the log.
+  void reevaluate_all(const char* why);
 
   const Dict& dict_;
   store::PolicyStore& policies_;
@@ -41,6 +47,8 @@ class PolicyPusher : public gy::AccountEventSink {
   const int timeout_ms_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<gy::UnknownSessions> unknown_ = std::make_shared<gy::UnknownSessions>();
+  /// A "config" event came since the last sweep (listener thread only).
+  bool config_changed_ = false;
 };
 
 }  // namespace ocs::gx
