@@ -526,6 +526,46 @@ INSERT INTO plans (name, policy_id) SELECT 'gx-edit', id FROM policies WHERE nam
   EXPECT_NE(daemon_->log_tail(400).find("configuration changed"), std::string::npos);
 }
 
+TEST_F(GxEndToEnd, ATopUpDuringALongSweepIsNotKeptWaitingForIt) {
+  // 3,000 other open Gx sessions (no PCEF to send to: an empty Origin-Host)
+  // make a configuration sweep last seconds. A top-up that comes during it
+  // is handled between two of its slices, not after it.
+  db_->exec(R"SQL(
+INSERT INTO subscribers (external_id, plan_id) SELECT 'sweep-' || i, (SELECT id FROM plans WHERE name = 'gx')
+FROM generate_series(1, 3000) i;
+INSERT INTO accounts (subscriber_id, currency, balance)
+SELECT id, 'EUR', 1000 FROM subscribers WHERE external_id LIKE 'sweep-%';
+INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, last_request_key)
+SELECT 'sweep;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id LIKE 'sweep-%';
+)SQL");
+  subscriber("swept", "491720000087", 0);  // the last id: the sweep reaches it last
+  const std::string sid = peer_->new_session_id("swept");
+  ASSERT_EQ(gx::installed(initial(sid, "491720000087")), (Names{"hotline-redirect"}));
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const std::string started = "gx configuration changed: re-checking the Gx sessions of";
+  const std::string finished = "gx configuration changed: 30";  // "3001 subscriber(s) re-checked", or more
+
+  db_->exec("UPDATE policies SET validity_time = validity_time + 1 WHERE name = 'gx-normal'");
+  for (int i = 0; i < 100 && count(daemon_->log(), started + " 30") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  topup("swept", 500);
+  auto rar = rar_for(sid);
+  const std::string log = daemon_->log();
+  ASSERT_TRUE(rar);
+  EXPECT_EQ(sorted(gx::installed(*rar)), (Names{"base-svc", "internet", "video"}));
+  EXPECT_EQ(count(log, started + " 30"), 1u);
+  EXPECT_EQ(count(log, finished), 0u) << "the RAR waited for the whole sweep";
+  // The sweep goes on to its end.
+  for (int i = 0; i < 600 && count(daemon_->log(), finished) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(daemon_->log(), finished), 1u);
+  db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE 'sweep;%'");
+}
+
 TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   subscriber("forgot", "491720000080", 1000);
   const std::string sid = peer_->new_session_id("forgot");

@@ -14,14 +14,14 @@ void PolicyPusher::on_event(const store::AccountEvent& e) {
   if (e.event == "resync") {
     // Notifications sent while the LISTEN connection was down are lost.
     log_->warn("gx account events: reconnected; notifications may have been missed");
-    reevaluate_all("account events reconnected");
-    config_changed_ = false;  // that sweep covered them
+    pending_sweep_ = "account events reconnected";
     return;
   }
   if (e.event == "config") {
     // An edit of plans, policies, rules or allowances (any subscriber's).
-    // An operator's script sends one per transaction: sweep once, at idle().
-    config_changed_ = true;
+    // An operator's script sends one per transaction: one sweep, started at
+    // idle(), after the events that came with this one.
+    if (!pending_sweep_) pending_sweep_ = "configuration changed";
     return;
   }
   // credit, status, plan, gy_credit, usage: any of them may move the state.
@@ -42,21 +42,36 @@ std::size_t PolicyPusher::reevaluate_subscriber(std::int64_t subscriber_id) {
   return sent;
 }
 
-void PolicyPusher::reevaluate_all(const char* why) {
-  const auto started = std::chrono::steady_clock::now();
+void PolicyPusher::start_sweep(const char* why) {
   const auto subscribers = policies_.subscribers_with_policy_sessions();
-  log_->info("gx {}: re-checking the Gx sessions of {} subscriber(s)", why, subscribers.size());
-  std::size_t sent = 0;
-  for (auto id : subscribers) {
+  if (!sweep_.empty())
+    log_->info("gx {}: the sweep under way ({}) starts again, {} subscriber(s) were left", why, sweep_why_,
+               sweep_.size());
+  sweep_.assign(subscribers.begin(), subscribers.end());
+  sweep_why_ = why;
+  sweep_total_ = subscribers.size();
+  sweep_rars_ = 0;
+  sweep_started_ = std::chrono::steady_clock::now();
+  log_->info("gx {}: re-checking the Gx sessions of {} subscriber(s)", why, sweep_total_);
+}
+
+void PolicyPusher::sweep_slice() {
+  if (sweep_.empty()) return;
+  const auto slice_end = std::chrono::steady_clock::now() + kSweepSlice;
+  while (!sweep_.empty() && std::chrono::steady_clock::now() < slice_end) {
+    const std::int64_t id = sweep_.front();
+    sweep_.pop_front();
     try {
-      sent += reevaluate_subscriber(id);
+      sweep_rars_ += reevaluate_subscriber(id);
     } catch (const std::exception& ex) {
       log_->error("gx subscriber={}: cannot re-check: {}", id, ex.what());
     }
   }
+  if (!sweep_.empty()) return;
   const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  log_->info("gx {}: {} subscriber(s) re-checked, {} RAR(s) sent, took={}ms", why, subscribers.size(), sent, ms);
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sweep_started_).count();
+  log_->info("gx {}: {} subscriber(s) re-checked, {} RAR(s) sent, took={}ms", sweep_why_, sweep_total_, sweep_rars_,
+             ms);
 }
 
 bool PolicyPusher::send_rar(const store::PolicyChange& change) {
@@ -96,10 +111,11 @@ void PolicyPusher::idle() {
       log_->error("gx session={}: cannot close: {}", id, e.what());
     }
   }
-  if (config_changed_) {
-    reevaluate_all("configuration changed");  // throws when the database is down: again at the next idle()
-    config_changed_ = false;
+  if (pending_sweep_) {
+    start_sweep(pending_sweep_);  // throws when the database is down: again at the next idle()
+    pending_sweep_ = nullptr;
   }
+  sweep_slice();
 }
 
 }  // namespace ocs::gx

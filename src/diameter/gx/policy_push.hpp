@@ -5,10 +5,15 @@
 // Charging-Rule-Remove/-Install, QoS and monitoring grants, or with
 // Session-Release-Cause when it must end. An operator's edit of plans,
 // policies, rules or allowances (event "config", schema 19) re-decides every
-// open Gx session, once per burst of edits. Runs on the Gy Reauthorizer's
-// listener thread (one LISTEN connection for both).
+// open Gx session, once per burst of edits, in slices of kSweepSlice so that
+// the events that come meanwhile (a top-up's RAR, a block's ASR) wait for one
+// slice, not for the whole sweep. Runs on the Gy Reauthorizer's listener
+// thread (one LISTEN connection for both).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -27,10 +32,15 @@ class PolicyPusher : public gy::AccountEventSink {
                int answer_timeout_ms, std::shared_ptr<spdlog::logger> log)
       : dict_(dict), policies_(policies), sessions_(sessions), timeout_ms_(answer_timeout_ms), log_(std::move(log)) {}
 
+  /// At most this long re-deciding sessions of a sweep per idle().
+  static constexpr std::chrono::milliseconds kSweepSlice{100};
+
   void on_event(const store::AccountEvent& e) override;
-  /// Re-decides every session after configuration edits; closes the
-  /// sessions whose PCEF answered a RAR with 5002.
+  /// Closes the sessions whose PCEF answered a RAR with 5002; starts a
+  /// sweep after configuration edits, and runs a slice of it.
   void idle() override;
+  /// A sweep is under way.
+  bool has_work() const override { return !sweep_.empty() || pending_sweep_ != nullptr; }
 
   /// Re-decides every open Gx session of one subscriber, RAR to those that
   /// change; returns how many RARs were sent.
@@ -38,8 +48,11 @@ class PolicyPusher : public gy::AccountEventSink {
 
  private:
   bool send_rar(const store::PolicyChange& change);
-  /// Every subscriber with an open Gx session; `why` goes to the log.
-  void reevaluate_all(const char* why);
+  /// Queues every subscriber with an open Gx session (replacing a sweep
+  /// under way); `why` goes to the log. Throws StoreError.
+  void start_sweep(const char* why);
+  /// Re-decides queued subscribers for up to kSweepSlice.
+  void sweep_slice();
 
   const Dict& dict_;
   store::PolicyStore& policies_;
@@ -47,8 +60,13 @@ class PolicyPusher : public gy::AccountEventSink {
   const int timeout_ms_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<gy::UnknownSessions> unknown_ = std::make_shared<gy::UnknownSessions>();
-  /// A "config" event came since the last sweep (listener thread only).
-  bool config_changed_ = false;
+  // Listener thread only.
+  /// Why a sweep must start at the next idle() ("config" or "resync" came).
+  const char* pending_sweep_ = nullptr;
+  std::deque<std::int64_t> sweep_;
+  const char* sweep_why_ = "";
+  std::size_t sweep_total_ = 0, sweep_rars_ = 0;
+  std::chrono::steady_clock::time_point sweep_started_;
 };
 
 }  // namespace ocs::gx

@@ -1,5 +1,7 @@
 #include "reauth.hpp"
 
+#include <algorithm>
+
 namespace ocs::gy {
 
 Reauthorizer::Reauthorizer(const config::GyConfig& cfg, std::string dsn, const Dict& dict,
@@ -25,7 +27,8 @@ void Reauthorizer::run() {
   while (!stop_) {
     try {
       if (!events) events = std::make_unique<store::AccountEvents>(dsn_);
-      for (const auto& e : events->wait(std::chrono::milliseconds(500))) {
+      const bool busy = std::any_of(sinks_.begin(), sinks_.end(), [](const auto* s) { return s->has_work(); });
+      for (const auto& e : events->wait(std::chrono::milliseconds(busy ? 0 : 500))) {
         on_event(e);
         for (auto* sink : sinks_) notify_sink(*sink, &e);
       }

@@ -47,8 +47,12 @@ class AccountEventSink {
  public:
   virtual ~AccountEventSink() = default;
   virtual void on_event(const store::AccountEvent& e) = 0;
-  /// After each wait (at least every 500 ms): deferred work.
+  /// After each wait (at least every 500 ms): deferred work. Long work is
+  /// done a slice at a time, so that events keep being handled meanwhile.
   virtual void idle() {}
+  /// Work is left for the next idle(): the listener does not wait for
+  /// events before calling it again.
+  virtual bool has_work() const { return false; }
 };
 
 class Reauthorizer {
