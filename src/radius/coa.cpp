@@ -6,6 +6,7 @@ namespace ocs::radius {
 namespace {
 
 constexpr std::uint8_t kNasIpAddress = 4;
+constexpr std::uint8_t kNasIpv6Address = 95;
 constexpr std::uint8_t kFramedIpAddress = 8;
 constexpr std::uint8_t kFilterId = 11;
 constexpr std::uint8_t kAcctSessionId = 44;
@@ -19,7 +20,11 @@ Packet identified(std::uint8_t code, const CoaSession& s) {
   add_string(p, attr::UserName, s.user_name);
   add_string(p, kAcctSessionId, s.acct_session_id);
   if (s.framed_ip) add_ipaddr(p, kFramedIpAddress, *s.framed_ip);
-  add_ipaddr(p, kNasIpAddress, s.nas_ip);
+  if (s.nas_ipv6) {
+    add_octets(p, kNasIpv6Address, *s.nas_ipv6);
+  } else {
+    add_ipaddr(p, kNasIpAddress, s.nas_ip);
+  }
   return p;
 }
 

@@ -14,6 +14,17 @@ std::optional<std::uint32_t> ipv4(const std::string& text) {
   return ntohl(a.s_addr);
 }
 
+/// A NAS's address as nas_clients holds it (IPv4 or IPv6 text); an
+/// IPv4-mapped IPv6 address is its IPv4 address.
+std::optional<boost::asio::ip::address> nas_address(const std::string& text) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(text, ec);
+  if (ec) return std::nullopt;
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
 bool blocked_status(const std::string& payload) {
   return payload.find("\"blocked\"") != std::string::npos || payload.find("\"suspended\"") != std::string::npos;
 }
@@ -32,9 +43,13 @@ std::optional<radius::CoaSession> coa_session_of(const store::CoaSessionInfo& s)
   }
   out.user_name = s.user_name;
   if (out.user_name.empty()) return std::nullopt;
-  const auto nas_ip = ipv4(s.nas.address);
-  if (!nas_ip) return std::nullopt;
-  out.nas_ip = *nas_ip;
+  const auto nas = nas_address(s.nas.address);
+  if (!nas) return std::nullopt;
+  if (nas->is_v4()) {
+    out.nas_ip = nas->to_v4().to_uint();
+  } else {
+    out.nas_ipv6 = nas->to_v6().to_bytes();
+  }
   if (s.framed_ip) out.framed_ip = ipv4(*s.framed_ip);
   out.vendor = radius::nas_vendor_from_string(s.nas.vendor).value_or(radius::NasVendor::Generic);
   return out;
@@ -117,14 +132,14 @@ void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, c
   }
   auto action = radius::plan_coa(*session, event, policy);
   if (action.kind == radius::CoaAction::Kind::None) return;
-  const auto address = ipv4(s.nas.address);
+  const auto address = nas_address(s.nas.address);
   if (!address || s.nas.coa_port <= 0 || s.nas.coa_port > 65535) {
     log_->warn("radius.coa.skipped session={} event={} reason=bad_nas_address", s.session_id, to_string(event));
     return;
   }
   const char* kind = action.kind == radius::CoaAction::Kind::Coa ? "coa" : "disconnect";
   radius::CoaTarget target{
-      boost::asio::ip::udp::endpoint(boost::asio::ip::address_v4(*address), static_cast<std::uint16_t>(s.nas.coa_port)),
+      boost::asio::ip::udp::endpoint(*address, static_cast<std::uint16_t>(s.nas.coa_port)),
       s.nas.secret};
   log_->info("radius.coa.send session={} nas={} event={} request={} reason={}", s.session_id, s.nas.name,
              to_string(event), kind, action.reason);

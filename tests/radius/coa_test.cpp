@@ -49,6 +49,20 @@ TEST(PlanCoa, BlockDisconnectsWhateverThePolicy) {
   }
 }
 
+TEST(PlanCoa, ANasAtAnIpv6AddressIsNamedByNasIpv6Address) {
+  CoaSession s = session(NasVendor::Mikrotik);
+  s.nas_ipv6 = std::array<std::uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a};
+  for (CoaEvent e : {CoaEvent::Blocked, CoaEvent::Exhausted, CoaEvent::TopupWhileHotlined}) {
+    const Packet p = plan_coa(s, e, hotline_policy()).request;
+    const Attribute* v6 = p.find(95);  // NAS-IPv6-Address (RFC 3162), 16 octets
+    ASSERT_NE(v6, nullptr) << to_string(e);
+    EXPECT_EQ(v6->value, std::vector<std::uint8_t>(s.nas_ipv6->begin(), s.nas_ipv6->end()));
+    EXPECT_EQ(p.count(4), 0u);  // not NAS-IP-Address as well: the NAS must match every attribute
+    EXPECT_EQ(get_ipaddr(p, 8), 0x0a000005u);
+    EXPECT_TRUE(encode(p).ok());
+  }
+}
+
 TEST(PlanCoa, ExhaustedWithDisconnectPolicy) {
   const CoaAction a = plan_coa(session(NasVendor::Mikrotik), CoaEvent::Exhausted, CoaPolicy{});
   EXPECT_EQ(a.kind, CoaAction::Kind::Disconnect);

@@ -29,7 +29,7 @@ RadiusDaemon::RadiusDaemon(const RadiusDaemonOptions& o) {
     std::ofstream f(config);
     f << "[database]\ndsn = \"" << o.dsn << "\"\npool_size = 4\n"
       << "[log]\nlevel = \"debug\"\nfile = \"" << dir_ << "/radiusd.log\"\n"
-      << "[radius]\nlisten = \"127.0.0.1\"\nauth_port = 0\nacct_port = 0\nworkers = 8\n"
+      << "[radius]\nlisten = \"" << o.listen << "\"\nauth_port = 0\nacct_port = 0\nworkers = 8\n"
       << "dictionary = \"" << o.dictionary << "\"\n"
       << o.radius_toml << "\n";
   }

@@ -15,6 +15,8 @@ struct RadiusDaemonOptions {
   std::string dictionary;  // dict/radius/dictionary
   /// Extra lines for the [radius] table.
   std::string radius_toml;
+  /// [radius] listen.
+  std::string listen = "127.0.0.1";
 };
 
 class RadiusDaemon {

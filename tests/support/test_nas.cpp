@@ -19,18 +19,51 @@ namespace {
 constexpr std::uint8_t kErrorCause = 101;
 }
 
-TestNas::TestNas(std::string secret) : secret_(std::move(secret)) {
-  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::pipe(stop_pipe_) != 0) {
-    if (fd_ >= 0) ::close(fd_);
-    throw std::runtime_error("TestNas: cannot bind a UDP socket on 127.0.0.1");
+namespace {
+/// A UDP socket bound to the loopback address of `family`, on a free port;
+/// -1 when that fails.
+int bind_loopback(TestNas::Family family, std::uint16_t& port) {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (family == TestNas::Family::Ipv6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_addr = in6addr_loopback;
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+    a4->sin_family = AF_INET;
+    a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  port = ntohs(family == TestNas::Family::Ipv6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                               : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return fd;
+}
+}  // namespace
+
+bool TestNas::ipv6_loopback() {
+  std::uint16_t port = 0;
+  const int fd = bind_loopback(Family::Ipv6, port);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+TestNas::TestNas(std::string secret, Family family) : secret_(std::move(secret)) {
+  fd_ = bind_loopback(family, port_);
+  if (fd_ < 0 || ::pipe(stop_pipe_) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error(std::string("TestNas: cannot bind a UDP socket on ") +
+                             (family == Family::Ipv6 ? "::1" : "127.0.0.1"));
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -64,7 +97,7 @@ void TestNas::loop() {
     std::array<pollfd, 2> p{{{fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}}};
     if (::poll(p.data(), p.size(), -1) < 0) continue;
     if (p[1].revents) return;
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t len = sizeof from;
     const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) continue;
@@ -102,7 +135,7 @@ void TestNas::loop() {
     }
     cv_.notify_all();
     if (!answer.empty())
-      ::sendto(fd_, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), sizeof from);
+      ::sendto(fd_, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
   }
 }
 

@@ -1,5 +1,5 @@
 // A NAS for tests of the CoA/Disconnect sender (RFC 5176): listens on
-// 127.0.0.1 on a free UDP port, checks the Request Authenticator of what
+// 127.0.0.1 (or ::1) on a free UDP port, checks the Request Authenticator of what
 // arrives with its secret, records every datagram, and answers as the test
 // says: ACK, or NAK with an Error-Cause, or nothing for the next N verified
 // requests (to exercise retries). A request that does not verify is
@@ -41,7 +41,13 @@ class TestNas {
     std::optional<std::string> answer_secret;
   };
 
-  explicit TestNas(std::string secret);
+  enum class Family { Ipv4, Ipv6 };
+  /// Listens on 127.0.0.1, or on ::1 for Ipv6. Throws std::runtime_error
+  /// when it cannot (a machine without IPv6: see ipv6_loopback()).
+  explicit TestNas(std::string secret, Family family = Family::Ipv4);
+  /// Whether a UDP socket can be bound to ::1 here (containers often have
+  /// IPv6 off).
+  static bool ipv6_loopback();
   ~TestNas();
   TestNas(const TestNas&) = delete;
   TestNas& operator=(const TestNas&) = delete;

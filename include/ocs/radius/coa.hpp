@@ -4,10 +4,12 @@
 // CoA-Request or a Disconnect-Request. No I/O: coa_client.hpp sends it.
 //
 // Session identification (RFC 5176 3): User-Name, Acct-Session-Id,
-// Framed-IP-Address when known, NAS-IP-Address. The NAS must match all of
-// them, so a CoA never reaches another session.
+// Framed-IP-Address when known, NAS-IP-Address (NAS-IPv6-Address for a NAS
+// at an IPv6 address). The NAS must match all of them, so a CoA never
+// reaches another session.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,7 +45,10 @@ struct CoaPolicy {
 struct CoaSession {
   std::string user_name;
   std::string acct_session_id;
-  std::uint32_t nas_ip = 0;                ///< host order
+  std::uint32_t nas_ip = 0;                ///< host order; unused when nas_ipv6 is set
+  /// A NAS at an IPv6 address: NAS-IPv6-Address (RFC 3162) instead of
+  /// NAS-IP-Address.
+  std::optional<std::array<std::uint8_t, 16>> nas_ipv6;
   std::optional<std::uint32_t> framed_ip;  ///< host order
   NasVendor vendor = NasVendor::Generic;
 };

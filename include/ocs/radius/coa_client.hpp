@@ -66,6 +66,9 @@ class CoaClient {
 
   /// Opens a UDP socket bound to `local` (default: any IPv4 address, a port
   /// the system picks). Throws boost::system::system_error when it cannot.
+  /// A NAS of the other address family is reached through a second socket,
+  /// opened at its first request (any address, any port); when that fails,
+  /// the request ends with an Error result.
   explicit CoaClient(boost::asio::io_context& io, CoaRetryPolicy policy = {},
                      const boost::asio::ip::udp::endpoint& local = {boost::asio::ip::udp::v4(), 0});
   ~CoaClient();

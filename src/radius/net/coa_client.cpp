@@ -50,6 +50,7 @@ std::string_view to_string(CoaOutcome o) {
 }
 
 struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
+  struct Channel;
   struct Pending {
     CoaTarget target;
     Packet request;
@@ -62,6 +63,7 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
     SteadyClock::time_point started;
     std::unique_ptr<boost::asio::steady_timer> timer;
     bool finished = false;
+    Channel* channel = nullptr;  // the socket it goes out on
   };
   using PendingPtr = std::shared_ptr<Pending>;
 
@@ -71,23 +73,52 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
     std::deque<PendingPtr> waiting;  // no free identifier yet
   };
 
+  /// A socket of one address family, with its receive buffer.
+  struct Channel {
+    Channel(boost::asio::io_context& ctx, const udp::endpoint& local) : socket(ctx, local) {}
+    udp::socket socket;
+    std::array<std::uint8_t, kMaxPacketSize> buf{};
+    udp::endpoint from;
+  };
+
   Impl(boost::asio::io_context& ctx, CoaRetryPolicy p, const udp::endpoint& local)
-      : io(ctx), socket(ctx, local), policy(p), log(ocs::log::get("radius.coa")) {
+      : io(ctx), first(std::make_unique<Channel>(ctx, local)), policy(p), log(ocs::log::get("radius.coa")) {
     policy.max_attempts = std::max(policy.max_attempts, 1);
     policy.initial_timeout = std::max(policy.initial_timeout, std::chrono::milliseconds(1));
     policy.max_timeout = std::max(policy.max_timeout, policy.initial_timeout);
   }
 
-  void start_receive() {
-    socket.async_receive_from(boost::asio::buffer(buf), from,
-                              [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                if (ec == boost::asio::error::operation_aborted || self->closed) return;
-                                if (!ec) self->on_datagram(n);
-                                self->start_receive();
-                              });
+  void start_receive(Channel& ch) {
+    ch.socket.async_receive_from(boost::asio::buffer(ch.buf), ch.from,
+                                 [self = shared_from_this(), &ch](const boost::system::error_code& ec, std::size_t n) {
+                                   if (ec == boost::asio::error::operation_aborted || self->closed) return;
+                                   if (!ec) self->on_datagram(ch, n);
+                                   self->start_receive(ch);
+                                 });
+  }
+
+  /// The socket that reaches `to`: the one bound at construction, or for the
+  /// other address family (a NAS at an IPv6 address while the first is IPv4,
+  /// or the reverse) one opened at the first request, on any address and a
+  /// port the system picks. Throws boost::system::system_error.
+  Channel& channel_for(const udp::endpoint& to) {
+    if (to.protocol() == first->socket.local_endpoint().protocol()) return *first;
+    if (!second) {
+      second = std::make_unique<Channel>(io, udp::endpoint(to.protocol(), 0));
+      start_receive(*second);
+    }
+    return *second;
   }
 
   void submit(PendingPtr p) {
+    try {
+      p->channel = &channel_for(p->target.nas);
+    } catch (const std::exception& e) {
+      CoaResult r;
+      r.error = "cannot open a socket for " + endpoint_text(p->target.nas) + ": " + e.what();
+      complete(p, std::move(r));
+      return;
+    }
     Nas& nas = by_nas[p->target.nas];
     const auto id = nas.ids.allocate();
     if (!id) {
@@ -115,7 +146,7 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
 
   void transmit(const PendingPtr& p) {
     ++p->attempts;
-    socket.async_send_to(boost::asio::buffer(p->wire), p->target.nas,
+    p->channel->socket.async_send_to(boost::asio::buffer(p->wire), p->target.nas,
                          [self = shared_from_this(), p](const boost::system::error_code& ec, std::size_t) {
                            // A send error is retried like a lost packet.
                            if (ec && ec != boost::asio::error::operation_aborted && !self->closed)
@@ -142,8 +173,9 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
     finish(p, std::move(r));
   }
 
-  void on_datagram(std::size_t n) {
-    const std::span<const std::uint8_t> bytes(buf.data(), n);
+  void on_datagram(const Channel& ch, std::size_t n) {
+    const std::span<const std::uint8_t> bytes(ch.buf.data(), n);
+    const udp::endpoint& from = ch.from;
     const DecodeResult d = decode(bytes);
     const auto nas_it = by_nas.find(from);
     if (!d.ok() || nas_it == by_nas.end()) {
@@ -228,25 +260,25 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
   }
 
   boost::asio::io_context& io;
-  udp::socket socket;
+  std::unique_ptr<Channel> first;   // bound to the constructor's `local`
+  std::unique_ptr<Channel> second;  // the other address family, when needed
   CoaRetryPolicy policy;
   std::shared_ptr<spdlog::logger> log;
   std::map<udp::endpoint, Nas> by_nas;
-  std::array<std::uint8_t, kMaxPacketSize> buf{};
-  udp::endpoint from;
   std::atomic<std::size_t> pending{0};
   std::atomic<bool> closed{false};
 };
 
 CoaClient::CoaClient(boost::asio::io_context& io, CoaRetryPolicy policy, const boost::asio::ip::udp::endpoint& local)
     : impl_(std::make_shared<Impl>(io, policy, local)) {
-  impl_->start_receive();
+  impl_->start_receive(*impl_->first);
 }
 
 CoaClient::~CoaClient() {
   impl_->closed = true;
   boost::system::error_code ec;
-  impl_->socket.close(ec);
+  impl_->first->socket.close(ec);
+  if (impl_->second) impl_->second->socket.close(ec);
   for (auto& [nas, state] : impl_->by_nas)
     for (auto& [id, p] : state.by_id)
       if (p->timer) p->timer->cancel();
@@ -273,6 +305,6 @@ void CoaClient::send(CoaTarget target, Packet request, Callback done) {
 
 std::size_t CoaClient::pending() const { return impl_->pending.load(); }
 
-boost::asio::ip::udp::endpoint CoaClient::local_endpoint() const { return impl_->socket.local_endpoint(); }
+boost::asio::ip::udp::endpoint CoaClient::local_endpoint() const { return impl_->first->socket.local_endpoint(); }
 
 }  // namespace ocs::radius

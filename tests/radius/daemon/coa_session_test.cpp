@@ -45,9 +45,26 @@ TEST(CoaSessionOf, SessionsThatCannotBeNamedAreRefused) {
   auto no_user = stored("192.0.2.10/abc");
   no_user.user_name.clear();
   EXPECT_FALSE(coa_session_of(no_user));
+  auto bad = stored("not-an-address/abc");
+  bad.nas.address = "not-an-address";
+  EXPECT_FALSE(coa_session_of(bad));
+}
+
+TEST(CoaSessionOf, ANasAtAnIpv6AddressIsNamedByItsIpv6Address) {
   auto v6 = stored("2001:db8::1/abc");
-  v6.nas.address = "2001:db8::1";  // NAS-IP-Address is IPv4 only
-  EXPECT_FALSE(coa_session_of(v6));
+  v6.nas.address = "2001:db8::1";
+  const auto c = coa_session_of(v6);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->nas_ipv6);
+  EXPECT_EQ(*c->nas_ipv6, boost::asio::ip::make_address_v6("2001:db8::1").to_bytes());
+  EXPECT_EQ(c->acct_session_id, "abc");
+  // An IPv4-mapped address is the IPv4 NAS.
+  auto mapped = stored("::ffff:192.0.2.10/abc");
+  mapped.nas.address = "::ffff:192.0.2.10";
+  const auto m = coa_session_of(mapped);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->nas_ipv6);
+  EXPECT_EQ(m->nas_ip, 0xc000020au);
 }
 
 TEST(CoaSessionOf, AnUnparsableFramedIpIsLeftOutAndAnUnknownVendorIsGeneric) {

@@ -95,16 +95,21 @@ class RadiusEndToEnd : public ::testing::Test {
  protected:
   /// `coa_port`: the NAS's CoA/Disconnect port (a TestNas), `radius_toml`:
   /// more [radius] lines.
-  static void start(const std::string& vendor, int coa_port = 3799, const std::string& radius_toml = "") {
+  /// `address`: nas1's address, where the daemon listens and radclient
+  /// sends from (127.0.0.1, or ::1).
+  static void start(const std::string& vendor, int coa_port = 3799, const std::string& radius_toml = "",
+                    const std::string& address = "127.0.0.1") {
     db_ = new TestDatabase();
     db_->exec(kSchemaSql);
-    db_->exec("INSERT INTO nas_clients (name, address, secret, vendor, coa_port) VALUES ('nas1', '127.0.0.1', '" +
-              std::string(kSecret) + "', '" + vendor + "', " + std::to_string(coa_port) + ")");
+    db_->exec("INSERT INTO nas_clients (name, address, secret, vendor, coa_port) VALUES ('nas1', '" + address +
+              "', '" + std::string(kSecret) + "', '" + vendor + "', " + std::to_string(coa_port) + ")");
     RadiusDaemonOptions o;
     o.executable = OCS_RADIUSD;
     o.dsn = db_->dsn();
     o.dictionary = OCS_RADIUS_DICTIONARY;
     o.radius_toml = "rating_group = 1\nduplicate_cache_seconds = 30\n" + radius_toml;
+    o.listen = address;
+    server_ = address.find(':') == std::string::npos ? address : "[" + address + "]";
     daemon_ = new RadiusDaemon(o);
   }
   static void TearDownTestSuite() {
@@ -182,7 +187,7 @@ class RadiusEndToEnd : public ::testing::Test {
     }
     const int port = type == "acct" ? daemon_->acct_port() : daemon_->auth_port();
     const RunResult run = ocs::test::run({kRadclient, "-x", "-r", "1", "-t", std::to_string(timeout_s), "-f", file,
-                                          "127.0.0.1:" + std::to_string(port), type, secret},
+                                          server_ + ":" + std::to_string(port), type, secret},
                                          std::chrono::seconds(30));
     std::filesystem::remove(file);
     Reply reply;
@@ -249,6 +254,7 @@ class RadiusEndToEnd : public ::testing::Test {
 
   static inline TestDatabase* db_ = nullptr;
   static inline RadiusDaemon* daemon_ = nullptr;
+  static inline std::string server_ = "127.0.0.1";  // radclient's target host
   static inline int counter_ = 0;
 };
 
@@ -1104,6 +1110,67 @@ TEST_F(RadiusCoa, DroppedRequestIsRetriedAndTheNakIsLoggedWithItsErrorCause) {
                       "attempts=2 error_cause=503 (Session-Context-Not-Found)"))
       << daemon_->log_tail();
   nas_->set_behaviour({});
+}
+
+// ---------------------------------------------------------------------------
+// CoA/Disconnect to a NAS at an IPv6 address: the daemon listens on ::1,
+// radclient sends from ::1, the test NAS listens on ::1. Skipped where the
+// machine has no IPv6 loopback (a container with IPv6 off).
+// ---------------------------------------------------------------------------
+
+class RadiusCoaIpv6 : public RadiusCoa {
+ protected:
+  static void SetUpTestSuite() {
+    if (!TestNas::ipv6_loopback()) return;
+    nas_ = new TestNas(kSecret, TestNas::Family::Ipv6);
+    start("mikrotik", nas_->port(), "coa_timeout_ms = 300\ncoa_attempts = 3\ncoa_normal_filter_id = \"full-access\"\n",
+          "::1");
+    subscriber("olga", "olgapw", 0);       // no credit: hotlined
+    subscriber("pavel", "pavelpw", 10000);  // blocked while online
+    EXPECT_TRUE(log_has("radius.coa.listening")) << daemon_->log_tail();
+  }
+  static void TearDownTestSuite() {
+    RadiusCoa::TearDownTestSuite();
+    server_ = "127.0.0.1";
+  }
+  void SetUp() override {
+    if (!daemon_) GTEST_SKIP() << "no IPv6 loopback (::1) on this machine";
+  }
+  static void expect_named_by_ipv6(const r::Packet& p) {
+    const r::Attribute* v6 = p.find(95);  // NAS-IPv6-Address
+    ASSERT_NE(v6, nullptr);
+    EXPECT_EQ(v6->value, (std::vector<std::uint8_t>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(p.find(4), nullptr);  // NAS-IP-Address
+  }
+};
+
+TEST_F(RadiusCoaIpv6, TopupAndBlockReachTheNasOverIpv6NamedByNasIpv6Address) {
+  online("olga", "coa6-hotline", "10.0.0.21");
+  ASSERT_EQ(query_text("SELECT credit_state FROM charging_sessions WHERE id = '::1/coa6-hotline'"), "exhausted");
+  ASSERT_TRUE(ctl({"topup", "olga", "10.00"}).exited_ok());
+  ASSERT_TRUE(wait_received("coa6-hotline", 1)) << daemon_->log_tail();
+  auto got = received_for("coa6-hotline");
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_TRUE(got[0].verified);
+  EXPECT_EQ(got[0].packet.code, r::code::CoaRequest);
+  EXPECT_EQ(r::get_string(got[0].packet, r::attr::UserName), "olga");
+  EXPECT_EQ(ip(got[0].packet, 8), "10.0.0.21");
+  EXPECT_EQ(r::get_string(got[0].packet, 11), "full-access");
+  expect_named_by_ipv6(got[0].packet);
+  EXPECT_TRUE(log_has("radius.coa.ack session=::1/coa6-hotline nas=nas1 request=coa reason=lift-hotline"))
+      << daemon_->log_tail();
+  EXPECT_EQ(query_text("SELECT credit_state FROM charging_sessions WHERE id = '::1/coa6-hotline'"), "ok");
+
+  online("pavel", "coa6-block", "10.0.0.22");
+  ASSERT_TRUE(ctl({"subscriber", "block", "pavel"}).exited_ok());
+  ASSERT_TRUE(wait_received("coa6-block", 1)) << daemon_->log_tail();
+  got = received_for("coa6-block");
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0].packet.code, r::code::DisconnectRequest);
+  expect_named_by_ipv6(got[0].packet);
+  EXPECT_TRUE(log_has("radius.coa.ack session=::1/coa6-block nas=nas1 request=disconnect reason=blocked"))
+      << daemon_->log_tail();
+  expect_ledger_consistent();
 }
 
 }  // namespace

@@ -108,6 +108,32 @@ TEST_F(CoaClientTest, CoaAckAndWhatTheNasReceived) {
   EXPECT_EQ(get_string(got[0].packet, 11), "hotline");
 }
 
+TEST_F(CoaClientTest, ANasAtAnIpv6AddressIsReachedBesideIpv4Ones) {
+  if (!TestNas::ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback (::1) on this machine";
+  TestNas nas6(kSecret, TestNas::Family::Ipv6);
+  nas6.set_behaviour(nak(503));
+  CoaClient client(io, fast);  // bound to IPv4, as ocs-radiusd's
+  CoaSession s;
+  s.user_name = "carol";
+  s.acct_session_id = "S-6";
+  s.nas_ipv6 = boost::asio::ip::make_address_v6("::1").to_bytes();
+  const CoaResult r6 = send_one(client, plan_coa(s, CoaEvent::Blocked, CoaPolicy{}).request,
+                                {udp::endpoint(boost::asio::ip::make_address_v6("::1"), nas6.port()), kSecret});
+  EXPECT_EQ(r6.outcome, CoaOutcome::Nak);  // the answer came back over IPv6
+  EXPECT_EQ(r6.error_cause, std::optional<std::uint32_t>(503));
+  const auto got = nas6.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].verified);
+  EXPECT_EQ(get_string(got[0].packet, attr::UserName), "carol");
+  const Attribute* v6 = got[0].packet.find(95);  // NAS-IPv6-Address, RFC 3162
+  ASSERT_NE(v6, nullptr);
+  EXPECT_EQ(v6->value, (std::vector<std::uint8_t>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(got[0].packet.find(4), nullptr);  // no NAS-IP-Address
+  // The IPv4 NAS still gets its requests on the first socket.
+  EXPECT_EQ(send_one(client, coa_request(), target()).outcome, CoaOutcome::Ack);
+  EXPECT_EQ(client.local_endpoint().protocol(), udp::v4());
+}
+
 TEST_F(CoaClientTest, DisconnectNakCarriesTheErrorCause) {
   nas.set_behaviour(nak(503));
   CoaClient client(io, fast);
