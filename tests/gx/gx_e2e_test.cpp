@@ -637,6 +637,13 @@ TEST_F(GxEndToEnd, BadInputIsAnsweredNeverCrashes) {
   ASSERT_TRUE(a.find(code::FailedAvp));
   ASSERT_TRUE(a.find(code::FailedAvp)->child(code::SubscriptionIdData));
   EXPECT_EQ(a.find(code::FailedAvp)->child(code::SubscriptionIdData)->as_str(), "");
+  // A Session-Id that is not UTF-8 (a UTF8String, RFC 6733 4.3.1): 5004 naming it.
+  const std::string bad_sid = "pcef.localdomain;\xff\xfe;1";
+  a = initial(bad_sid, "491720000090");
+  EXPECT_EQ(a.result_code(), 5004u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  ASSERT_TRUE(a.find(code::FailedAvp)->child(code::SessionId));
+  EXPECT_EQ(a.find(code::FailedAvp)->child(code::SessionId)->as_str(), bad_sid);
   // Unknown subscriber: 5030.
   EXPECT_EQ(initial(peer_->new_session_id(), "491729999999").result_code(), 5030u);
   // CCR-U for a session never opened: 5002.

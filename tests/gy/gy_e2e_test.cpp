@@ -564,6 +564,20 @@ TEST_F(GyEndToEnd, MalformedRequestsGetTheRightCodes) {
   Message no_number = ccr(peer_->new_session_id(), gy::kInitial, 0);
   no_number.avps.erase(no_number.avps.end() - 1);
   EXPECT_EQ(send(no_number).result_code(), 5005u);
+  // UTF8String values that are not UTF-8 (RFC 6733 4.3.1): 5004 naming the
+  // AVP, whether in the Session-Id or in Subscription-Id-Data; nothing is
+  // written for them.
+  const std::string bad_sid = "pgw.localdomain;\xff\xfe;1";
+  a = send(initial(bad_sid, "491710000011", {gy::mscc(kData)}));
+  EXPECT_EQ(a.result_code(), 5004u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  ASSERT_TRUE(a.find(code::FailedAvp)->child(code::SessionId));
+  EXPECT_EQ(a.find(code::FailedAvp)->child(code::SessionId)->as_str(), bad_sid);
+  a = send(initial(peer_->new_session_id(), "4917\xc3\x28", {gy::mscc(kData)}));
+  EXPECT_EQ(a.result_code(), 5004u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  ASSERT_TRUE(a.find(code::FailedAvp)->child(code::SubscriptionIdData));
+  EXPECT_EQ(a.find(code::FailedAvp)->child(code::SubscriptionIdData)->as_str(), "4917\xc3\x28");
   // The daemon is still there.
   EXPECT_EQ(send(initial(peer_->new_session_id(), "491710000011", {gy::mscc(kData)})).result_code(), 2001u);
 }
