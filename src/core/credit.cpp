@@ -255,8 +255,7 @@ RatingGroupResult direct_debit(Working& w, const Plan& plan, const Policy& polic
     res.status = RgStatus::RatingFailed;
     return res;
   }
-  std::uint64_t units = r.requested_in(t->unit).value_or(0);
-  if (units == 0) units = t->unit == Unit::Events ? 1 : t->block_units;
+  const std::uint64_t units = event_units(r, *t);
   const UnitFamily fam = family_of(t->unit);
   const auto planned = take_from_buckets(w, r.rating_group, fam, now, units, {}, false);
   const auto cost = rate(*t, units - sum_units(planned), now, plan.utc_offset_minutes);
@@ -342,6 +341,18 @@ const char* to_string(Outcome o) {
     case Outcome::RatingFailed: return "rating_failed";
   }
   return "?";
+}
+
+std::uint64_t event_units(const RatingGroupRequest& r, const RatingGroupTariff& tariff) {
+  const std::uint64_t units = r.requested_in(tariff.unit).value_or(0);
+  if (units != 0) return units;
+  return tariff.unit == Unit::Events ? 1 : tariff.block_units;
+}
+
+std::optional<Money> list_price(const RatingGroupRequest& r, const Plan& plan, TimePoint now) {
+  const RatingGroupTariff* t = plan.tariff_for(r.rating_group);
+  if (!t || !period_at(*t, now, plan.utc_offset_minutes)) return std::nullopt;
+  return rate(*t, event_units(r, *t), now, plan.utc_offset_minutes);
 }
 
 Money CreditDecision::total_cost() const {

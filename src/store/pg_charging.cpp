@@ -682,7 +682,7 @@ class ChargeTx {
       return read_only(status_only(by_session() ? ChargeStatus::UnknownSession : ChargeStatus::UserUnknown));
     if (l.no_account)
       throw StoreError(StoreError::Kind::NotFound, "subscriber " + std::to_string(*l.no_account) + " has no account");
-    if (l.stored_outcome) {  // (c)
+    if (l.stored_outcome && !req_.enquiry) {  // (c); an enquiry stores nothing, so is decided again
       ChargeResult stored = decode_outcome(*l.stored_outcome);
       stored.replayed = true;
       return read_only(std::move(stored));
@@ -761,6 +761,14 @@ class ChargeTx {
     }
     result.decision =
         evaluate(since ? *since : req_.credit, session_open ? l.mine : none, a, *plan, result.policy, now_);  // (e)
+    if (req_.enquiry) {
+      if (!is_event()) throw StoreError(StoreError::Kind::Invalid, "an enquiry is an event request");
+      for (const auto& r : req_.credit.rating_groups)
+        result.prices.push_back({r.rating_group, list_price(r, *plan, now_)});
+      result.currency = account.currency;
+      result.currency_exponent = currency_exponent(account.currency);
+      return Prepared{std::move(result), {}, account.subscriber_id};  // nothing to write
+    }
     std::string apply = apply_json(account, result);
     return Prepared{std::move(result), std::move(apply), account.subscriber_id};
   }
@@ -772,6 +780,14 @@ class ChargeTx {
     n.commit();
     cache_.put(version, id, p);
     return p;
+  }
+
+  int currency_exponent(const std::string& code) {
+    pqxx::nontransaction n(c_);  // still inside round trip 1's transaction
+    const auto r = n.exec_params("SELECT exponent FROM currencies WHERE code = $1", code);
+    n.commit();
+    if (r.empty()) throw StoreError(StoreError::Kind::NotFound, "currency " + code + " is not in currencies");
+    return r[0][0].as<int>();
   }
 
   std::shared_ptr<const Policy> cached_policy(std::int64_t version, std::int64_t id) {

@@ -465,6 +465,57 @@ TEST_F(GyEndToEnd, EventDirectDebitChargesOnce) {
 // batches (gy.batch_max), with sessions of one subscriber and a
 // retransmission in the same burst. Every CCR is charged exactly once, and
 // each answer is the committed one.
+TEST_F(GyEndToEnd, BalanceCheckAndPriceEnquiryAnswerAndWriteNothing) {
+  subscriber("enquirer", "491710000030", 30);  // 30 cents
+  subscriber("enquirer-blocked", "491710000031", 1000, "", "blocked");
+  const auto event = [&](const std::string& msisdn, std::uint32_t action, std::vector<Avp> msccs) {
+    Message e = ccr(peer_->new_session_id(), gy::kEvent, 0);
+    e.add(gy::subscription_id(0, msisdn));
+    e.add(Avp::u32(code::RequestedAction, action));
+    for (auto& m : msccs) e.add(std::move(m));
+    return send(e);
+  };
+  constexpr std::uint32_t kCheckBalanceResult = 422, kCostInformation = 423, kUnitValue = 445, kValueDigits = 447,
+                          kExponent = 429, kCurrencyCode = 425;
+  // CHECK_BALANCE: 120 s of voice cost 10 cents (enough), 600 s cost 50 (not).
+  Message a = event("491710000030", 2, {gy::mscc(kVoice, gy::seconds(120))});
+  ASSERT_EQ(a.result_code(), 2001u);
+  ASSERT_TRUE(a.find(kCheckBalanceResult));
+  EXPECT_EQ(a.find(kCheckBalanceResult)->as_u32(), 0u);  // ENOUGH_CREDIT
+  EXPECT_TRUE(gy::answer_msccs(a).empty());
+  a = event("491710000030", 2, {gy::mscc(kVoice, gy::seconds(600))});
+  ASSERT_EQ(a.result_code(), 2001u);
+  EXPECT_EQ(a.find(kCheckBalanceResult)->as_u32(), 1u);  // NO_CREDIT
+  // PRICE_ENQUIRY: 600 s of voice (50 cents) and 3 MiB of data (6 cents),
+  // though she cannot afford them: 0.56 EUR.
+  a = event("491710000030", 3, {gy::mscc(kVoice, gy::seconds(600)), gy::mscc(kData, gy::octets(3 * MiB))});
+  ASSERT_EQ(a.result_code(), 2001u);
+  const Avp* cost = a.find(kCostInformation);
+  ASSERT_TRUE(cost);
+  ASSERT_TRUE(cost->child(kUnitValue));
+  EXPECT_EQ(static_cast<std::int64_t>(cost->child(kUnitValue)->child(kValueDigits)->as_u64()), 56);
+  EXPECT_EQ(static_cast<std::int32_t>(cost->child(kUnitValue)->child(kExponent)->as_u32()), -2);
+  EXPECT_EQ(cost->child(kCurrencyCode)->as_u32(), 978u);  // EUR
+  EXPECT_FALSE(a.find(kCheckBalanceResult));
+  // A rating group without a tariff cannot be priced; a blocked subscriber
+  // is refused; refunds are not offered.
+  EXPECT_EQ(event("491710000030", 3, {gy::mscc(99, gy::seconds(60))}).result_code(), 5031u);
+  EXPECT_EQ(event("491710000031", 2, {gy::mscc(kVoice, gy::seconds(60))}).result_code(), 4010u);
+  EXPECT_EQ(event("491710000031", 3, {gy::mscc(kVoice, gy::seconds(60))}).result_code(), 4010u);
+  a = event("491710000030", 1, {gy::mscc(kVoice, gy::seconds(60))});
+  EXPECT_EQ(a.result_code(), 5004u);
+  ASSERT_TRUE(a.find(code::FailedAvp));
+  EXPECT_TRUE(a.find(code::FailedAvp)->child(code::RequestedAction));
+  // Nothing was written for either subscriber.
+  EXPECT_EQ(balance("enquirer"), 30);
+  for (const std::string table : {"charging_events", "charging_sessions", "usage_records"})
+    EXPECT_EQ(query_long("SELECT count(*) FROM " + table + " t JOIN subscribers s ON s.id = t.subscriber_id "
+                         "WHERE s.external_id LIKE 'enquirer%'"),
+              0)
+        << table;
+  expect_ledger_consistent("enquirer");
+}
+
 TEST_F(GyEndToEnd, BurstsAreChargedInBatchesExactlyOnce) {
   constexpr int kSubscribers = 3;
   constexpr int kSessionsEach = 10;
@@ -642,9 +693,20 @@ TEST_F(GyEndToEnd, WiresharkFindsNothingMalformedInAFullScenario) {
   Message t = ccr(sid, gy::kTermination, 2);
   t.add(gy::mscc(kVoice, std::nullopt, {gy::seconds(30)}));
   ASSERT_EQ(send(t).result_code(), 2001u);
+  // A balance check and a price enquiry: Check-Balance-Result and
+  // Cost-Information (Integer64 Value-Digits, Integer32 Exponent).
+  for (std::uint32_t action : {2u, 3u}) {
+    Message e = ccr(peer_->new_session_id(), gy::kEvent, 0);
+    e.add(gy::subscription_id(0, "491710000013"));
+    e.add(Avp::u32(code::RequestedAction, action));
+    e.add(gy::mscc(kVoice, gy::seconds(120)));
+    ASSERT_EQ(send(e).result_code(), 2001u);
+  }
   cap.stop();
   EXPECT_EQ(cap.problems(), std::vector<std::string>{});
-  EXPECT_EQ(cap.count("diameter.cmd.code == 272 && diameter.flags.request == 0"), 3);
+  EXPECT_EQ(cap.count("diameter.cmd.code == 272 && diameter.flags.request == 0"), 5);
+  EXPECT_EQ(cap.count("diameter.Check-Balance-Result"), 1);
+  EXPECT_EQ(cap.count("diameter.Value-Digits == 10 && diameter.Exponent == -2 && diameter.Currency-Code == 978"), 1);
   EXPECT_GE(cap.count("diameter.Final-Unit-Indication"), 1);
   EXPECT_GE(cap.count("diameter.Volume-Quota-Threshold"), 1);
 }

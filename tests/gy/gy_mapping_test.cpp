@@ -112,21 +112,31 @@ TEST(GyRequest, TerminationNeverAsksForQuota) {
   EXPECT_EQ(accepted(c).credit.kind, RequestKind::Terminate);
 }
 
-TEST(GyRequest, EventIsDirectDebitingOnly) {
+TEST(GyRequest, EventDebitsChecksTheBalanceOrAsksThePriceButNeverRefunds) {
   auto c = ccr(RequestType::Event, 0);
   c.subscription_ids = {{0, "491700000001"}};
   c.requested_action = 0;
   ServiceUnits rsu;
   rsu.service_specific_units = 1;
   c.mscc = {mscc(30, rsu)};
-  const auto r = accepted(c);
+  auto r = accepted(c);
   EXPECT_EQ(r.credit.kind, RequestKind::Event);
   EXPECT_EQ(r.credit.rating_groups.at(0).requested_in(Unit::Events), 1u);
+  EXPECT_FALSE(r.enquiry);
 
-  c.requested_action = 2;  // CHECK_BALANCE
-  const auto rej = rejected(c);
-  EXPECT_EQ(rej.result_code, kInvalidAvpValue);
-  EXPECT_EQ(rej.failed_avp, avp_code::kRequestedAction);
+  for (std::uint32_t action : {2u, 3u}) {  // CHECK_BALANCE, PRICE_ENQUIRY: decided, never written
+    c.requested_action = action;
+    r = accepted(c);
+    EXPECT_EQ(r.credit.kind, RequestKind::Event);
+    EXPECT_TRUE(r.enquiry);
+    EXPECT_EQ(r.credit.rating_groups.at(0).requested_in(Unit::Events), 1u);
+  }
+  for (std::uint32_t action : {1u, 4u}) {  // REFUND_ACCOUNT, and no such action
+    c.requested_action = action;
+    const auto rej = rejected(c);
+    EXPECT_EQ(rej.result_code, kInvalidAvpValue);
+    EXPECT_EQ(rej.failed_avp, avp_code::kRequestedAction);
+  }
   c.requested_action.reset();
   EXPECT_EQ(rejected(c).result_code, kMissingAvp);
 }
@@ -312,6 +322,56 @@ TEST(GyAnswer, TariffTimeChangeIsNtpTime) {
   auto r = result(Outcome::Success, {granted(10, Unit::OctetsTotal, MiB)});
   r.decision.results[0].grant->tariff_time_change = TimePoint{std::chrono::seconds{1795420800}};
   EXPECT_EQ(to_cca(c, r, {}).mscc.at(0).tariff_time_change, 1795420800u + 2208988800u);
+}
+
+TEST(GyAnswer, CheckBalanceSaysEnoughOrNoCreditWithoutMscc) {
+  auto c = ccr(RequestType::Event, 4);
+  c.requested_action = 2;
+  c.mscc = {mscc(30)};
+  Cca a = to_cca(c, result(Outcome::Success, {granted(30, Unit::Events, 1)}), {});
+  EXPECT_EQ(a.result_code, kSuccess);
+  EXPECT_EQ(a.check_balance_result, kEnoughCredit);
+  EXPECT_TRUE(a.mscc.empty());  // no grant: nothing was debited
+  EXPECT_FALSE(a.cost_information);
+  EXPECT_EQ(a.request_number, 4u);
+  for (Outcome o : {Outcome::CreditLimitReached, Outcome::Hotlined}) {
+    a = to_cca(c, result(o, {{30, RgStatus::CreditLimitReached, std::nullopt, std::nullopt}}), {});
+    EXPECT_EQ(a.result_code, kSuccess);
+    EXPECT_EQ(a.check_balance_result, kNoCredit);
+  }
+  a = to_cca(c, result(Outcome::Denied, {}), {});
+  EXPECT_EQ(a.result_code, 4010u);  // the policy's denied code
+  EXPECT_FALSE(a.check_balance_result);
+  EXPECT_EQ(to_cca(c, result(Outcome::RatingFailed, {}), {}).result_code, kRatingFailed);
+}
+
+TEST(GyAnswer, PriceEnquiryAnswersTheSumInTheCurrencysMinorUnit) {
+  auto c = ccr(RequestType::Event, 0);
+  c.requested_action = 3;
+  c.mscc = {mscc(30), mscc(40)};
+  // The price whatever the balance: also when the debit could not be afforded.
+  auto r = result(Outcome::CreditLimitReached, {});
+  r.prices = {{30, 125}, {40, 2}};
+  r.currency = "EUR";
+  r.currency_exponent = 2;
+  Cca a = to_cca(c, r, {});
+  EXPECT_EQ(a.result_code, kSuccess);
+  ASSERT_TRUE(a.cost_information);
+  EXPECT_EQ(a.cost_information->value_digits, 127);  // 1.27 EUR
+  EXPECT_EQ(a.cost_information->exponent, -2);
+  EXPECT_EQ(a.cost_information->currency_code, 978u);
+  EXPECT_TRUE(a.mscc.empty());
+  r.currency = "JPY";
+  r.currency_exponent = 0;
+  a = to_cca(c, r, {});
+  EXPECT_EQ(a.cost_information->exponent, 0);
+  EXPECT_EQ(a.cost_information->currency_code, 392u);
+  r.currency = "XYZ";  // an operator's own currency: no ISO 4217 number to send
+  EXPECT_EQ(to_cca(c, r, {}).result_code, kUnableToComply);
+  r.currency = "EUR";
+  r.prices[1].cost.reset();  // no tariff for rating group 40
+  EXPECT_EQ(to_cca(c, r, {}).result_code, kRatingFailed);
+  EXPECT_EQ(to_cca(c, result(Outcome::Denied, {}), {}).result_code, 4010u);
 }
 
 TEST(GyAnswer, TerminationAnswerHasNoMscc) {

@@ -512,6 +512,16 @@ TEST(Evaluate, EventNotAffordableDebitsNothing) {
   EXPECT_TRUE(d.debits.empty());
 }
 
+TEST(ListPrice, IsTheTariffsPriceOfWhatAnEventWouldDebitWhateverTheBalance) {
+  const Plan plan = demo_plan();
+  EXPECT_EQ(list_price(ask(kVoice, 600), plan, kNoon), 50);  // 10 blocks of 60 s at 5
+  EXPECT_EQ(list_price(ask(kVoice, 61), plan, kNoon), 10);   // rounded up to whole blocks
+  EXPECT_EQ(list_price(ask(kVoice), plan, kNoon), 5);        // nothing asked: one block
+  EXPECT_EQ(list_price(ask(kData, 3 * MiB), plan, kNoon), 6);
+  EXPECT_EQ(list_price(ask(kData, 3 * MiB), plan, at("2026-11-23 22:00:00")), 3);  // off-peak
+  EXPECT_FALSE(list_price(ask(99, 60), plan, kNoon));  // no tariff
+}
+
 TEST(Evaluate, FreeRatingGroupIsNeverFinal) {
   auto plan = demo_plan();
   plan.tariffs[0].periods = {TariffPeriod{"free", 0x7f, 0, 1440, 0}};

@@ -165,4 +165,13 @@ CreditDecision evaluate(const CreditRequest& req, const SessionState& session,
                         const AccountState& account, const Plan& plan, const Policy& policy,
                         TimePoint now);
 
+/// The units an Event debits for `r` under `tariff`: what it asks for, else
+/// one block (one event for an events tariff).
+std::uint64_t event_units(const RatingGroupRequest& r, const RatingGroupTariff& tariff);
+
+/// A price enquiry (RFC 4006 PRICE_ENQUIRY): what an Event of `r` at `now`
+/// costs at the tariff's price, before any bucket; nullopt when the plan
+/// has no tariff for its rating group at that time. Pure.
+std::optional<Money> list_price(const RatingGroupRequest& r, const Plan& plan, TimePoint now);
+
 }  // namespace ocs

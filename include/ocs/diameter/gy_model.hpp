@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -25,6 +26,17 @@ inline constexpr std::uint32_t kCcRequestType = 416, kCcRequestNumber = 415, kSu
 }
 
 enum class RequestType : std::uint32_t { Initial = 1, Update = 2, Termination = 3, Event = 4 };
+
+/// Requested-Action (RFC 4006 8.41) of an EVENT_REQUEST. REFUND_ACCOUNT (1)
+/// is not offered.
+enum class RequestedAction : std::uint32_t { DirectDebiting = 0, RefundAccount = 1, CheckBalance = 2, PriceEnquiry = 3 };
+
+/// Check-Balance-Result (RFC 4006 8.6).
+inline constexpr std::uint32_t kEnoughCredit = 0, kNoCredit = 1;
+
+/// ISO 4217 numeric code of an alphabetic currency code (Currency-Code,
+/// RFC 4006 8.11), for the currencies in common use; nullopt otherwise.
+std::optional<std::uint32_t> iso4217_numeric(std::string_view alpha);
 
 /// Subscription-Id-Type (RFC 4006 8.47).
 enum class SubscriptionIdType : std::uint32_t { E164 = 0, Imsi = 1, SipUri = 2, Nai = 3, Private = 4 };
@@ -120,6 +132,16 @@ struct Cca {
   std::uint32_t request_number = 0;
   std::vector<CcaMscc> mscc;
   std::optional<std::uint32_t> credit_control_failure_handling;
+  /// CHECK_BALANCE: kEnoughCredit or kNoCredit.
+  std::optional<std::uint32_t> check_balance_result;
+  /// PRICE_ENQUIRY: Cost-Information {Unit-Value {Value-Digits, Exponent},
+  /// Currency-Code}: the price is value_digits x 10^exponent.
+  struct CostInformation {
+    std::int64_t value_digits = 0;
+    std::int32_t exponent = 0;
+    std::uint32_t currency_code = 0;
+  };
+  std::optional<CostInformation> cost_information;
 };
 
 struct Options {

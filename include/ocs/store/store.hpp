@@ -98,6 +98,12 @@ struct ChargeRequest {
   /// stored (repeating it is harmless). In a batch it shares the batch's
   /// transaction and commit (schema 14, ocs_attach_clients).
   bool attach_only = false;
+  /// Not a charge: an Event decided as a debit would be (the subscriber,
+  /// their status, balance and buckets, the tariff) with nothing written:
+  /// no debit, no stored answer (a repeat is decided again). The result
+  /// also carries each rating group's list price (core list_price) and the
+  /// account's currency. RFC 4006 CHECK_BALANCE and PRICE_ENQUIRY.
+  bool enquiry = false;
 };
 
 enum class ChargeStatus {
@@ -121,6 +127,15 @@ struct ChargeResult {
   /// before this request (its credit_state was 'exhausted'). False on a
   /// replay.
   bool was_exhausted = false;
+  /// With enquiry: each rating group's list price (nullopt: no tariff), in
+  /// the request's order, and the account's currency.
+  struct Price {
+    std::uint32_t rating_group = 0;
+    std::optional<Money> cost;
+  };
+  std::vector<Price> prices;
+  std::string currency;
+  int currency_exponent = 2;
 };
 
 /// A session whose supervision timer ran out.

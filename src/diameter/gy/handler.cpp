@@ -31,7 +31,12 @@ Cca Handler::answer(const Ccr& ccr, const store::ChargeOutcome& outcome, std::st
   if (const auto* result = std::get_if<store::ChargeResult>(&outcome)) {
     subscriber = result->subscriber;
     replayed = result->replayed;
-    return to_cca(ccr, *result, options_);
+    Cca cca = to_cca(ccr, *result, options_);
+    if (cca.result_code == kUnableToComply && !result->currency.empty() && !iso4217_numeric(result->currency))
+      log_->warn("gy session={}: price enquiry in currency {}, which has no ISO 4217 numeric code known to the "
+                 "OCS (Currency-Code): answered 5012",
+                 ccr.session_id, result->currency);
+    return cca;
   }
   const auto& e = std::get<store::StoreError>(outcome);
   log_->error("gy session={} type={} number={}: store: {}", ccr.session_id, fdx::request_type_letter(ccr.request_type),
@@ -123,10 +128,17 @@ void Handler::finish(Job& job) noexcept {
       for (const auto& m : cca.mscc)
         rgs += (rgs.empty() ? "" : ",") + std::to_string(m.rating_group.value_or(options_.default_rating_group)) +
                ":" + std::to_string(m.result_code);
-      log_->info("gy session={} type={} number={} subscriber={} result={} mscc=[{}]{}{} batch={} took={:.1f}ms",
+      std::string enquiry;
+      if (cca.check_balance_result)
+        enquiry = *cca.check_balance_result == kEnoughCredit ? " check_balance=enough_credit" : " check_balance=no_credit";
+      if (cca.cost_information)
+        enquiry = " price=" + std::to_string(cca.cost_information->value_digits) + "e" +
+                  std::to_string(cca.cost_information->exponent) + " currency_code=" +
+                  std::to_string(cca.cost_information->currency_code);
+      log_->info("gy session={} type={} number={} subscriber={} result={} mscc=[{}]{}{}{} batch={} took={:.1f}ms",
                  job.ccr.session_id, fdx::request_type_letter(job.ccr.request_type), job.ccr.request_number.value_or(0),
-                 job.subscriber.empty() ? "-" : job.subscriber, cca.result_code, rgs, job.replayed ? " replay" : "",
-                 job.ccr.retransmission ? " T-flag" : "", job.batch, ms);
+                 job.subscriber.empty() ? "-" : job.subscriber, cca.result_code, rgs, enquiry,
+                 job.replayed ? " replay" : "", job.ccr.retransmission ? " T-flag" : "", job.batch, ms);
     }
   } catch (const std::exception& e) {
     log_->error("gy session={}: cannot answer: {}; answering 5012", job.ccr.session_id, e.what());

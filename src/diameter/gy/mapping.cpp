@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "ocs/common/utf8.hpp"
 #include "ocs/diameter/gy_model.hpp"
@@ -129,10 +130,16 @@ std::variant<store::ChargeRequest, Rejection> to_charge_request(const Ccr& ccr, 
   }
 
   if (type == RequestType::Event) {
-    // Only DIRECT_DEBITING (0) is offered; refunds, balance checks and
-    // price enquiries are not.
+    // DIRECT_DEBITING debits; CHECK_BALANCE and PRICE_ENQUIRY decide the
+    // same debit and write nothing (store enquiry). REFUND_ACCOUNT is not
+    // offered.
     if (!ccr.requested_action) return reject(ccr, kMissingAvp, avp_code::kRequestedAction);
-    if (*ccr.requested_action != 0) return reject(ccr, kInvalidAvpValue, avp_code::kRequestedAction);
+    switch (static_cast<RequestedAction>(*ccr.requested_action)) {
+      case RequestedAction::DirectDebiting: break;
+      case RequestedAction::CheckBalance:
+      case RequestedAction::PriceEnquiry: req.enquiry = true; break;
+      default: return reject(ccr, kInvalidAvpValue, avp_code::kRequestedAction);
+    }
   }
 
   if (type == RequestType::Initial || type == RequestType::Event) {
@@ -178,6 +185,58 @@ std::variant<store::ChargeRequest, Rejection> to_charge_request(const Ccr& ccr, 
   return req;
 }
 
+namespace {
+
+/// The answer to CHECK_BALANCE or PRICE_ENQUIRY (RFC 4006 6.2, 6.3): no
+/// MSCC, no grant.
+Cca enquiry_answer(Cca a, RequestedAction action, const store::ChargeResult& result) {
+  const CreditDecision& d = result.decision;
+  if (d.outcome == Outcome::Denied) {
+    a.result_code = result.policy.hotline_denied_result_code;
+    return a;
+  }
+  if (action == RequestedAction::CheckBalance) {
+    if (d.outcome == Outcome::RatingFailed) {
+      a.result_code = kRatingFailed;
+      return a;
+    }
+    a.check_balance_result = d.outcome == Outcome::Success ? kEnoughCredit : kNoCredit;
+    return a;
+  }
+  Money total = 0;
+  for (const auto& p : result.prices) {
+    if (!p.cost) {
+      a.result_code = kRatingFailed;
+      return a;
+    }
+    total += *p.cost;
+  }
+  const auto currency = iso4217_numeric(result.currency);
+  if (!currency) {
+    a.result_code = kUnableToComply;  // the handler logs why
+    return a;
+  }
+  a.cost_information = Cca::CostInformation{total, -result.currency_exponent, *currency};
+  return a;
+}
+
+}  // namespace
+
+std::optional<std::uint32_t> iso4217_numeric(std::string_view alpha) {
+  static constexpr std::pair<std::string_view, std::uint32_t> kCodes[] = {
+      {"AED", 784}, {"ARS", 32},  {"AUD", 36},  {"BGN", 975}, {"BRL", 986}, {"CAD", 124}, {"CHF", 756},
+      {"CLP", 152}, {"CNY", 156}, {"COP", 170}, {"CZK", 203}, {"DKK", 208}, {"EGP", 818}, {"EUR", 978},
+      {"GBP", 826}, {"HKD", 344}, {"HUF", 348}, {"IDR", 360}, {"ILS", 376}, {"INR", 356}, {"ISK", 352},
+      {"JPY", 392}, {"KES", 404}, {"KRW", 410}, {"KZT", 398}, {"MAD", 504}, {"MXN", 484}, {"MYR", 458},
+      {"NGN", 566}, {"NOK", 578}, {"NZD", 554}, {"PEN", 604}, {"PHP", 608}, {"PKR", 586}, {"PLN", 985},
+      {"RON", 946}, {"RSD", 941}, {"RUB", 643}, {"SAR", 682}, {"SEK", 752}, {"SGD", 702}, {"THB", 764},
+      {"TRY", 949}, {"TWD", 901}, {"UAH", 980}, {"USD", 840}, {"VND", 704}, {"ZAR", 710},
+  };
+  for (const auto& [code, number] : kCodes)
+    if (code == alpha) return number;
+  return std::nullopt;
+}
+
 Cca to_cca(const Ccr& ccr, const store::ChargeResult& result, const Options& opt) {
   Cca a;
   a.request_type = ccr.request_type.value_or(0);
@@ -187,6 +246,10 @@ Cca to_cca(const Ccr& ccr, const store::ChargeResult& result, const Options& opt
     case store::ChargeStatus::UnknownSession: a.result_code = kUnknownSessionId; return a;
     case store::ChargeStatus::Ok: break;
   }
+  if (a.request_type == static_cast<std::uint32_t>(RequestType::Event) && ccr.requested_action &&
+      (*ccr.requested_action == static_cast<std::uint32_t>(RequestedAction::CheckBalance) ||
+       *ccr.requested_action == static_cast<std::uint32_t>(RequestedAction::PriceEnquiry)))
+    return enquiry_answer(std::move(a), static_cast<RequestedAction>(*ccr.requested_action), result);
   const CreditDecision& d = result.decision;
   switch (d.outcome) {
     case Outcome::Denied: a.result_code = result.policy.hotline_denied_result_code; return a;

@@ -235,6 +235,12 @@ Dict Dict::resolve() {
   d.time_quota_threshold = fdx::find_avp(868, k3gpp);
   d.quota_holding_time = fdx::find_avp(871, k3gpp);
   d.quota_consumption_time = fdx::find_avp(881, k3gpp);
+  d.check_balance_result = fdx::find_avp(422);
+  d.cost_information = fdx::find_avp(423);
+  d.unit_value = fdx::find_avp(445);
+  d.value_digits = fdx::find_avp(447);
+  d.exponent = fdx::find_avp(429);
+  d.currency_code = fdx::find_avp(425);
   return d;
 }
 
@@ -282,6 +288,21 @@ void build_cca(msg** pmsg, const Cca& cca, const Dict& d) {
   if (cca.request_type) fdx::add_i32(ans, d.cc_request_type, static_cast<std::int32_t>(cca.request_type));
   fdx::add_u32(ans, d.cc_request_number, cca.request_number);
   for (const auto& m : cca.mscc) write_mscc(ans, m, d);
+  if (cca.check_balance_result)
+    fdx::add_i32(ans, d.check_balance_result, static_cast<std::int32_t>(*cca.check_balance_result));
+  if (cca.cost_information) {
+    // Cost-Information ::= { Unit-Value } { Currency-Code } [ Cost-Unit ]
+    // Unit-Value ::= { Value-Digits } [ Exponent ]  (RFC 4006 8.7, 8.8)
+    avp* cost = fdx::add_grouped(ans, d.cost_information);
+    avp* unit_value = fdx::add_grouped(cost, d.unit_value);
+    fdx::add_avp(unit_value, d.value_digits, [v = cca.cost_information->value_digits](avp* a) {
+      avp_value val{};
+      val.i64 = v;
+      fdx::fd_check(fd_msg_avp_setvalue(a, &val), "fd_msg_avp_setvalue");
+    });
+    fdx::add_i32(unit_value, d.exponent, cca.cost_information->exponent);
+    fdx::add_u32(cost, d.currency_code, cca.cost_information->currency_code);
+  }
 }
 
 void answer_with(msg** pmsg, std::uint32_t result_code, const Dict& d) noexcept {

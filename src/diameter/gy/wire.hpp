@@ -58,6 +58,12 @@ struct Dict {
   dict_object* time_quota_threshold = nullptr;     // 3GPP
   dict_object* quota_holding_time = nullptr;       // 3GPP
   dict_object* quota_consumption_time = nullptr;   // 3GPP
+  dict_object* check_balance_result = nullptr;
+  dict_object* cost_information = nullptr;
+  dict_object* unit_value = nullptr;
+  dict_object* value_digits = nullptr;
+  dict_object* exponent = nullptr;
+  dict_object* currency_code = nullptr;
 
   /// Throws fdx::FdError naming the first object that is missing.
   static Dict resolve();
