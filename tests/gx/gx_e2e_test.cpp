@@ -566,6 +566,48 @@ SELECT 'sweep;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id 
   db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE 'sweep;%'");
 }
 
+TEST_F(GxEndToEnd, ASweepTheDatabaseCannotServePausesAndResumes) {
+  // A sweep over 3,000 Gx sessions loses its database: it pauses (one log
+  // line a second, no busy loop), and finishes once the database is back.
+  db_->exec(R"SQL(
+INSERT INTO subscribers (external_id, plan_id) SELECT 'outage-' || i, (SELECT id FROM plans WHERE name = 'gx')
+FROM generate_series(1, 3000) i;
+INSERT INTO accounts (subscriber_id, currency, balance)
+SELECT id, 'EUR', 1000 FROM subscribers WHERE external_id LIKE 'outage-%';
+INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, last_request_key)
+SELECT 'outage;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id LIKE 'outage-%';
+)SQL");
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const auto admin = [](const std::string& sql) {
+    pqxx::connection c(admin_dsn());
+    pqxx::nontransaction(c).exec(sql);
+  };
+  const std::size_t finished_before = count(daemon_->log(), "subscriber(s) re-checked");
+  const std::size_t started_before = count(daemon_->log(), "re-checking the Gx sessions of 30");
+  db_->exec("UPDATE policies SET validity_time = validity_time + 1 WHERE name = 'gx-normal'");
+  for (int i = 0; i < 100 && count(daemon_->log(), "re-checking the Gx sessions of 30") == started_before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // No new connection, and the daemon's are cut.
+  admin("ALTER DATABASE " + db_->name() + " ALLOW_CONNECTIONS false");
+  admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_->name() + "'");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const std::string during = daemon_->log();
+  admin("ALTER DATABASE " + db_->name() + " ALLOW_CONNECTIONS true");
+  const std::size_t paused = count(during, "sweep paused");
+  EXPECT_GE(paused, 1u) << daemon_->log_tail(40);
+  EXPECT_LE(paused, 6u) << "a busy loop while the database is down";
+  EXPECT_EQ(count(during, "subscriber(s) re-checked"), finished_before) << "the sweep skipped everyone";
+  // Back: the sweep ends (restarted by the listener's reconnection).
+  for (int i = 0; i < 600 && count(daemon_->log(), "subscriber(s) re-checked") == finished_before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GT(count(daemon_->log(), "subscriber(s) re-checked"), finished_before) << daemon_->log_tail(40);
+  db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE 'outage;%'");
+}
+
 TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   subscriber("forgot", "491720000080", 1000);
   const std::string sid = peer_->new_session_id("forgot");

@@ -55,17 +55,29 @@ void PolicyPusher::start_sweep(const char* why) {
   log_->info("gx {}: re-checking the Gx sessions of {} subscriber(s)", why, sweep_total_);
 }
 
+void PolicyPusher::pause_sweep(const std::exception& e) {
+  paused_until_ = std::chrono::steady_clock::now() + kSweepRetry;
+  log_->warn("gx {}: sweep paused, {} subscriber(s) left, again in {} s: {}", pending_sweep_ ? pending_sweep_ : sweep_why_,
+             sweep_.size(), kSweepRetry.count(), e.what());
+}
+
 void PolicyPusher::sweep_slice() {
-  if (sweep_.empty()) return;
+  if (sweep_.empty() || std::chrono::steady_clock::now() < paused_until_) return;
   const auto slice_end = std::chrono::steady_clock::now() + kSweepSlice;
   while (!sweep_.empty() && std::chrono::steady_clock::now() < slice_end) {
     const std::int64_t id = sweep_.front();
-    sweep_.pop_front();
     try {
       sweep_rars_ += reevaluate_subscriber(id);
+    } catch (const store::StoreError& ex) {
+      if (ex.kind() == store::StoreError::Kind::Unavailable) {
+        pause_sweep(ex);  // this subscriber first when it resumes
+        return;
+      }
+      log_->error("gx subscriber={}: cannot re-check: {}", id, ex.what());
     } catch (const std::exception& ex) {
       log_->error("gx subscriber={}: cannot re-check: {}", id, ex.what());
     }
+    sweep_.pop_front();
   }
   if (!sweep_.empty()) return;
   const auto ms =
@@ -111,9 +123,14 @@ void PolicyPusher::idle() {
       log_->error("gx session={}: cannot close: {}", id, e.what());
     }
   }
-  if (pending_sweep_) {
-    start_sweep(pending_sweep_);  // throws when the database is down: again at the next idle()
-    pending_sweep_ = nullptr;
+  if (pending_sweep_ && std::chrono::steady_clock::now() >= paused_until_) {
+    try {
+      start_sweep(pending_sweep_);
+      pending_sweep_ = nullptr;
+    } catch (const std::exception& e) {
+      pause_sweep(e);  // the sweep starts when the database answers
+      return;
+    }
   }
   sweep_slice();
 }

@@ -34,13 +34,18 @@ class PolicyPusher : public gy::AccountEventSink {
 
   /// At most this long re-deciding sessions of a sweep per idle().
   static constexpr std::chrono::milliseconds kSweepSlice{100};
+  /// A sweep the database could not serve waits this long before trying
+  /// again (no busy loop, one log line per try).
+  static constexpr std::chrono::seconds kSweepRetry{1};
 
   void on_event(const store::AccountEvent& e) override;
   /// Closes the sessions whose PCEF answered a RAR with 5002; starts a
   /// sweep after configuration edits, and runs a slice of it.
   void idle() override;
-  /// A sweep is under way.
-  bool has_work() const override { return !sweep_.empty() || pending_sweep_ != nullptr; }
+  /// A sweep is under way and not paused.
+  bool has_work() const override {
+    return (!sweep_.empty() || pending_sweep_ != nullptr) && std::chrono::steady_clock::now() >= paused_until_;
+  }
 
   /// Re-decides every open Gx session of one subscriber, RAR to those that
   /// change; returns how many RARs were sent.
@@ -53,6 +58,8 @@ class PolicyPusher : public gy::AccountEventSink {
   void start_sweep(const char* why);
   /// Re-decides queued subscribers for up to kSweepSlice.
   void sweep_slice();
+  /// The database is unavailable: the sweep waits kSweepRetry.
+  void pause_sweep(const std::exception& e);
 
   const Dict& dict_;
   store::PolicyStore& policies_;
@@ -67,6 +74,7 @@ class PolicyPusher : public gy::AccountEventSink {
   const char* sweep_why_ = "";
   std::size_t sweep_total_ = 0, sweep_rars_ = 0;
   std::chrono::steady_clock::time_point sweep_started_;
+  std::chrono::steady_clock::time_point paused_until_{};
 };
 
 }  // namespace ocs::gx
