@@ -173,6 +173,28 @@ class GxEndToEnd : public ::testing::Test {
     std::sort(n.begin(), n.end());
     return n;
   }
+  /// `n` subscribers of plan 'gx' named `prefix`-i, each with an open Gx
+  /// session `prefix`;<id> that has no PCEF to send to (an empty
+  /// Origin-Host): they make a configuration sweep last seconds.
+  static void idle_gx_sessions(const std::string& prefix, int n) {
+    db_->exec("INSERT INTO subscribers (external_id, plan_id) SELECT '" + prefix +
+              "-' || i, (SELECT id FROM plans WHERE name = 'gx') FROM generate_series(1, " + std::to_string(n) +
+              ") i;"
+              "INSERT INTO accounts (subscriber_id, currency, balance) SELECT id, 'EUR', 1000 FROM subscribers "
+              "WHERE external_id LIKE '" + prefix + "-%';"
+              "INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, "
+              "last_request_key) SELECT '" + prefix + ";' || id, id, 'gx', '', '', '0' FROM subscribers "
+              "WHERE external_id LIKE '" + prefix + "-%'");
+  }
+  static void close_gx_sessions(const std::string& prefix) {
+    db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE '" + prefix + ";%'");
+  }
+  /// How often `what` occurs in `text` (log lines).
+  static std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
 
   static TestDatabase* db_;
   static FdDaemon* daemon_;
@@ -530,22 +552,11 @@ TEST_F(GxEndToEnd, ATopUpDuringALongSweepIsNotKeptWaitingForIt) {
   // 3,000 other open Gx sessions (no PCEF to send to: an empty Origin-Host)
   // make a configuration sweep last seconds. A top-up that comes during it
   // is handled between two of its slices, not after it.
-  db_->exec(R"SQL(
-INSERT INTO subscribers (external_id, plan_id) SELECT 'sweep-' || i, (SELECT id FROM plans WHERE name = 'gx')
-FROM generate_series(1, 3000) i;
-INSERT INTO accounts (subscriber_id, currency, balance)
-SELECT id, 'EUR', 1000 FROM subscribers WHERE external_id LIKE 'sweep-%';
-INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, last_request_key)
-SELECT 'sweep;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id LIKE 'sweep-%';
-)SQL");
+  idle_gx_sessions("sweep", 3000);
   subscriber("swept", "491720000087", 0);  // the last id: the sweep reaches it last
   const std::string sid = peer_->new_session_id("swept");
   ASSERT_EQ(gx::installed(initial(sid, "491720000087")), (Names{"hotline-redirect"}));
-  const auto count = [](const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
+  const auto count = occurrences;
   const std::string started = "gx configuration changed: re-checking the Gx sessions of";
   const std::string finished = "gx configuration changed: 30";  // "3001 subscriber(s) re-checked", or more
 
@@ -563,25 +574,14 @@ SELECT 'sweep;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id 
   for (int i = 0; i < 600 && count(daemon_->log(), finished) == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(count(daemon_->log(), finished), 1u);
-  db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE 'sweep;%'");
+  close_gx_sessions("sweep");
 }
 
 TEST_F(GxEndToEnd, ASweepTheDatabaseCannotServePausesAndResumes) {
   // A sweep over 3,000 Gx sessions loses its database: it pauses (one log
   // line a second, no busy loop), and finishes once the database is back.
-  db_->exec(R"SQL(
-INSERT INTO subscribers (external_id, plan_id) SELECT 'outage-' || i, (SELECT id FROM plans WHERE name = 'gx')
-FROM generate_series(1, 3000) i;
-INSERT INTO accounts (subscriber_id, currency, balance)
-SELECT id, 'EUR', 1000 FROM subscribers WHERE external_id LIKE 'outage-%';
-INSERT INTO charging_sessions (id, subscriber_id, protocol, origin_host, origin_realm, last_request_key)
-SELECT 'outage;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id LIKE 'outage-%';
-)SQL");
-  const auto count = [](const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
+  idle_gx_sessions("outage", 3000);
+  const auto count = occurrences;
   const auto admin = [](const std::string& sql) {
     pqxx::connection c(admin_dsn());
     pqxx::nontransaction(c).exec(sql);
@@ -605,7 +605,7 @@ SELECT 'outage;' || id, id, 'gx', '', '', '0' FROM subscribers WHERE external_id
   for (int i = 0; i < 600 && count(daemon_->log(), "subscriber(s) re-checked") == finished_before; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_GT(count(daemon_->log(), "subscriber(s) re-checked"), finished_before) << daemon_->log_tail(40);
-  db_->exec("UPDATE charging_sessions SET state = 'closed' WHERE id LIKE 'outage;%'");
+  close_gx_sessions("outage");
 }
 
 TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
