@@ -15,14 +15,15 @@
 --     the CCA). NULL for the sessions stored before this version: they get
 --     their policy again at their next re-decision, which is harmless (a
 --     PCEF re-installs a rule of the same name in place).
---   * every change of what the charging processes cache (the statements
---     that bump config_version: plans, their rating groups and tariff
---     periods, policies, gx_rules, usage_allowances) notifies 'ocs_account'
---     with {"subscriber_id": 0, "event": "config"}. The payload is the same
---     for every statement, so PostgreSQL delivers one notification per
+--   * every statement that changes what a Gx decision reads (plans,
+--     policies, gx_rules, usage_allowances; not tariffs: plan_rating_groups
+--     and tariff_periods) notifies 'ocs_account' with
+--     {"subscriber_id": 0, "event": "config"}. The payload is the same for
+--     every statement, so PostgreSQL delivers one notification per
 --     transaction, at its commit. The Gx front-end then re-decides every
 --     open Gx session (as after a reconnection of its LISTEN); Gy and
---     RADIUS ignore the event.
+--     RADIUS ignore the event. A price change sends nothing: it would make
+--     every Gx session be re-checked for nothing.
 
 ALTER TABLE gx_sessions ADD COLUMN enforced_digest text;
 
@@ -32,8 +33,17 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER config_version_notify
-  AFTER UPDATE ON config_version
-  FOR EACH ROW EXECUTE FUNCTION ocs_notify_config();
+CREATE TRIGGER plans_notify_config
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plans
+  FOR EACH STATEMENT EXECUTE FUNCTION ocs_notify_config();
+CREATE TRIGGER policies_notify_config
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policies
+  FOR EACH STATEMENT EXECUTE FUNCTION ocs_notify_config();
+CREATE TRIGGER gx_rules_notify_config
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON gx_rules
+  FOR EACH STATEMENT EXECUTE FUNCTION ocs_notify_config();
+CREATE TRIGGER usage_allowances_notify_config
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON usage_allowances
+  FOR EACH STATEMENT EXECUTE FUNCTION ocs_notify_config();
 
 INSERT INTO schema_version (version) VALUES (19);

@@ -120,6 +120,13 @@ TEST_F(PolicyStoreTest, AnEditOfThePolicyInForceIsAChangeAndNotifiesOnce) {
         EXPECT_EQ(e.subscriber_id, 0);
       }
   EXPECT_EQ(config_events, 1);
+  // A price change is no concern of Gx: no notification.
+  db_.exec("INSERT INTO plan_rating_groups (plan_id, rating_group, unit, block_units, default_grant, max_grant) "
+           "SELECT id, 10, 'octets_total', 1048576, 10485760, 104857600 FROM plans");
+  db_.exec("INSERT INTO tariff_periods (plan_rating_group_id, price_per_block) SELECT id, 2 FROM plan_rating_groups");
+  db_.exec("UPDATE tariff_periods SET price_per_block = 3");
+  for (int i = 0; i < 5; ++i)
+    for (const auto& e : events.wait(std::chrono::milliseconds(100))) EXPECT_NE(e.event, "config");
   auto change = store_.reevaluate("pcef;1", now_);
   ASSERT_TRUE(change);
   EXPECT_EQ(change->decision.state, PolicyState::Normal);  // same state, same policy
