@@ -174,8 +174,7 @@ std::string enforcement_digest(const PolicyDecision& d) {
   for (const auto& r : p.dynamic_rules)
     c << r.name << std::uint64_t{r.precedence} << r.rating_group << r.monitoring_key << r.flows << r.redirect_url
       << std::uint64_t{r.online} << std::uint64_t{r.offline};
-  std::vector<std::uint64_t> triggers(p.event_triggers.begin(), p.event_triggers.end());
-  c << triggers;
+  c << p.event_triggers;
   std::vector<std::string> keys;
   for (const auto& m : d.monitoring) keys.push_back(m.monitoring_key);
   c << keys;

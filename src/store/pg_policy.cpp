@@ -261,17 +261,18 @@ std::optional<std::int64_t> policy_id_of(const PolicyDecision& d) {
   return d.release ? std::nullopt : std::optional(d.policy.id);
 }
 
-bool differs(const std::optional<Enforced>& before, const PolicyDecision& d) {
-  return !before || before->state != d.state || before->policy_id != policy_id_of(d) ||
-         before->rules != installed_rules(d) ||         // the policy's rules were edited
-         before->digest != enforcement_digest(d);  // its QoS, rates, definitions or triggers
+/// `digest` is enforcement_digest(d). It covers every rule name, so an edit
+/// of the policy's rules, as of its QoS, rates, definitions or triggers,
+/// shows there.
+bool differs(const std::optional<Enforced>& before, const PolicyDecision& d, const std::string& digest) {
+  return !before || before->state != d.state || before->policy_id != policy_id_of(d) || before->digest != digest;
 }
 
 void store_state(pqxx::transaction_base& tx, const std::string& session_id, const PolicyDecision& d,
-                 TimePoint now) {
+                 const std::string& digest, TimePoint now) {
   const InstalledRules rules = installed_rules(d);
   tx.exec_prepared(stmt::kStoreState, session_id, to_string(d.state), policy_id_of(d), join(rules.names),
-                   join(rules.base_names), epoch(now), enforcement_digest(d));
+                   join(rules.base_names), epoch(now), digest);
 }
 
 std::optional<std::pair<Money, Money>> lock_account(pqxx::transaction_base& tx, std::int64_t subscriber_id) {
@@ -329,7 +330,8 @@ PolicyResult decide_once(pqxx::connection& c, const PolicyRequest& req, TimePoin
     result.previous_state = before->state;
     result.remove = rules_to_remove(before->rules, installed_rules(result.decision));
   }
-  result.changed = differs(before, result.decision);
+  const std::string digest = enforcement_digest(result.decision);
+  result.changed = differs(before, result.decision, digest);
   if (result.replayed) {
     tx.commit();
     return result;
@@ -347,7 +349,7 @@ PolicyResult decide_once(pqxx::connection& c, const PolicyRequest& req, TimePoin
   } else if (result.decision.release) {
     tx.exec_prepared(stmt::kCloseSession, sid, epoch(now), "denied", req.request_key);
   }
-  store_state(tx, sid, result.decision, now);
+  store_state(tx, sid, result.decision, digest, now);
   tx.exec_prepared(stmt::kEvent, sid, req.request_key, *owner, kind_name(req.kind),
                    std::string("gx ") + to_string(result.decision.state));
   // Usage reported here moved the subscriber into another state: the other
@@ -374,12 +376,13 @@ std::optional<PolicyChange> reevaluate_once(pqxx::connection& c, const std::stri
   const Loaded l = load(tx, owner, account->first, account->second, now);
   change.decision = decide_policy(l.in, l.plan);
   const auto before = enforced(tx, session_id);
-  if (!differs(before, change.decision)) return std::nullopt;
+  const std::string digest = enforcement_digest(change.decision);
+  if (!differs(before, change.decision, digest)) return std::nullopt;
   if (before) {
     change.previous_state = before->state;
     change.remove = rules_to_remove(before->rules, installed_rules(change.decision));
   }
-  store_state(tx, session_id, change.decision, now);
+  store_state(tx, session_id, change.decision, digest, now);
   tx.commit();
   return change;
 }
