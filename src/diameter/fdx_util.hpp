@@ -178,6 +178,14 @@ inline avp* add_u64(msg_or_avp* parent, dict_object* model, std::uint64_t v) {
   });
 }
 
+inline avp* add_i64(msg_or_avp* parent, dict_object* model, std::int64_t v) {
+  return add_avp(parent, model, [v](avp* a) {
+    avp_value val{};
+    val.i64 = v;
+    fd_check(fd_msg_avp_setvalue(a, &val), "fd_msg_avp_setvalue");
+  });
+}
+
 /// OctetString / UTF8String / DiameterIdentity (freeDiameter copies the bytes).
 inline avp* add_str(msg_or_avp* parent, dict_object* model, std::string_view s) {
   return add_avp(parent, model, [s](avp* a) {

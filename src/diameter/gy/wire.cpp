@@ -295,11 +295,7 @@ void build_cca(msg** pmsg, const Cca& cca, const Dict& d) {
     // Unit-Value ::= { Value-Digits } [ Exponent ]  (RFC 4006 8.7, 8.8)
     avp* cost = fdx::add_grouped(ans, d.cost_information);
     avp* unit_value = fdx::add_grouped(cost, d.unit_value);
-    fdx::add_avp(unit_value, d.value_digits, [v = cca.cost_information->value_digits](avp* a) {
-      avp_value val{};
-      val.i64 = v;
-      fdx::fd_check(fd_msg_avp_setvalue(a, &val), "fd_msg_avp_setvalue");
-    });
+    fdx::add_i64(unit_value, d.value_digits, cca.cost_information->value_digits);
     fdx::add_i32(unit_value, d.exponent, cca.cost_information->exponent);
     fdx::add_u32(cost, d.currency_code, cca.cost_information->currency_code);
   }

@@ -82,7 +82,8 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
   };
 
   Impl(boost::asio::io_context& ctx, CoaRetryPolicy p, const udp::endpoint& local)
-      : io(ctx), first(std::make_unique<Channel>(ctx, local)), policy(p), log(ocs::log::get("radius.coa")) {
+      : io(ctx), first(std::make_unique<Channel>(ctx, local)), first_protocol(local.protocol()), policy(p),
+        log(ocs::log::get("radius.coa")) {
     policy.max_attempts = std::max(policy.max_attempts, 1);
     policy.initial_timeout = std::max(policy.initial_timeout, std::chrono::milliseconds(1));
     policy.max_timeout = std::max(policy.max_timeout, policy.initial_timeout);
@@ -102,7 +103,7 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
   /// or the reverse) one opened at the first request, on any address and a
   /// port the system picks. Throws boost::system::system_error.
   Channel& channel_for(const udp::endpoint& to) {
-    if (to.protocol() == first->socket.local_endpoint().protocol()) return *first;
+    if (to.protocol() == first_protocol) return *first;
     if (!second) {
       second = std::make_unique<Channel>(io, udp::endpoint(to.protocol(), 0));
       start_receive(*second);
@@ -261,6 +262,7 @@ struct CoaClient::Impl : std::enable_shared_from_this<CoaClient::Impl> {
 
   boost::asio::io_context& io;
   std::unique_ptr<Channel> first;   // bound to the constructor's `local`
+  const udp first_protocol;         // its address family (no getsockname per request)
   std::unique_ptr<Channel> second;  // the other address family, when needed
   CoaRetryPolicy policy;
   std::shared_ptr<spdlog::logger> log;
