@@ -11,7 +11,10 @@
 namespace ocs::store {
 namespace {
 
-constexpr std::string_view kVersion = "v1";
+// Written: v2. Read: v2, and v1 (answers stored before v2, which also held
+// what the request wrote: released rating groups, debits, reservations).
+constexpr std::string_view kVersion = "v2";
+constexpr std::string_view kVersion1 = "v1";
 
 [[noreturn]] void invalid(std::size_t line, const std::string& what) {
   throw StoreError(StoreError::Kind::Invalid,
@@ -166,10 +169,6 @@ class Writer {
   void opt_time(std::string_view key, const std::optional<TimePoint>& t) {
     if (t) time(key, *t);
   }
-  void buckets(std::string_view key, const std::vector<BucketUnits>& units) {
-    for (const auto& u : units) str(key, std::to_string(u.bucket_id) + ":" + std::to_string(u.units));
-  }
-
   std::string take() { return std::move(out_); }
 
  private:
@@ -219,33 +218,6 @@ void write_result(Writer& w, const RatingGroupResult& r) {
   w.opt_num("grant.quota_consumption_time", g.quota_consumption_time);
 }
 
-void write_debit(Writer& w, const Debit& d) {
-  w.section("debit");
-  w.num("rating_group", d.rating_group);
-  w.str("unit", name_of(kUnits, d.unit));
-  w.num("units", d.units);
-  w.num("cost", d.cost);
-  w.buckets("bucket_use", d.bucket_uses);
-  w.opt_num("reported.total_octets", d.reported.total_octets);
-  w.opt_num("reported.input_octets", d.reported.input_octets);
-  w.opt_num("reported.output_octets", d.reported.output_octets);
-  w.opt_num("reported.seconds", d.reported.seconds);
-  w.opt_num("reported.events", d.reported.events);
-  w.time("usage_start", d.usage_start);
-  w.flag("rated", d.rated);
-}
-
-void write_reservation(Writer& w, const Reservation& r) {
-  w.section("reservation");
-  w.num("rating_group", r.rating_group);
-  w.str("unit", name_of(kUnits, r.unit));
-  w.num("granted_units", r.granted_units);
-  w.num("money", r.money);
-  w.buckets("bucket_hold", r.bucket_holds);
-  w.time("granted_at", r.granted_at);
-  w.opt_time("tariff_change_at", r.tariff_change_at);
-}
-
 // ---------------------------------------------------------------------------
 // Reading.
 // ---------------------------------------------------------------------------
@@ -261,8 +233,14 @@ struct Section {
   std::vector<Entry> entries;
 };
 
-std::vector<Section> split_sections(std::string_view text) {
-  std::vector<Section> sections(1);
+struct Parsed {
+  bool v1 = false;
+  std::vector<Section> sections = std::vector<Section>(1);
+};
+
+Parsed split_sections(std::string_view text) {
+  Parsed parsed;
+  std::vector<Section>& sections = parsed.sections;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -272,7 +250,10 @@ std::vector<Section> split_sections(std::string_view text) {
     pos = end + 1;
     ++line_no;
     if (line_no == 1) {
-      if (line != kVersion) invalid(1, "unknown version '" + escape(line) + "'");
+      if (line == kVersion1)
+        parsed.v1 = true;
+      else if (line != kVersion)
+        invalid(1, "unknown version '" + escape(line) + "'");
       continue;
     }
     if (line.size() >= 2 && line.front() == '[' && line.back() == ']') {
@@ -285,7 +266,7 @@ std::vector<Section> split_sections(std::string_view text) {
         Entry{std::string(line.substr(0, eq)), unescape(line.substr(eq + 1), line_no), line_no});
   }
   if (line_no == 0) invalid(1, "empty text");
-  return sections;
+  return parsed;
 }
 
 template <class T>
@@ -452,7 +433,7 @@ Reservation read_reservation(Fields& f) {
   return r;
 }
 
-void read_top(Fields& f, ChargeResult& out) {
+void read_top(Fields& f, ChargeResult& out, bool v1) {
   out.status = f.name("status", kChargeStatuses);
   out.subscriber_id = f.num<std::int64_t>("subscriber_id");
   out.subscriber = f.str("subscriber");
@@ -460,23 +441,24 @@ void read_top(Fields& f, ChargeResult& out) {
   d.outcome = f.name("outcome", kOutcomes);
   d.credit_exhausted = f.flag("credit_exhausted");
   d.session_closed = f.flag("session_closed");
-  for (const Entry* e : f.all("released")) d.released.push_back(parse_int<std::uint32_t>(e->value, e->line));
+  if (v1)
+    for (const Entry* e : f.all("released")) d.released.push_back(parse_int<std::uint32_t>(e->value, e->line));
 }
 
-void read_section(const Section& s, ChargeResult& out, bool& have_policy) {
+void read_section(const Section& s, ChargeResult& out, bool& have_policy, bool v1) {
   Fields f(s);
   CreditDecision& d = out.decision;
   if (s.name.empty()) {
-    read_top(f, out);
+    read_top(f, out, v1);
   } else if (s.name == "policy") {
     if (have_policy) invalid(s.line, "second [policy] section");
     out.policy = read_policy(f);
     have_policy = true;
   } else if (s.name == "result") {
     d.results.push_back(read_result(f));
-  } else if (s.name == "debit") {
+  } else if (v1 && s.name == "debit") {
     d.debits.push_back(read_debit(f));
-  } else if (s.name == "reservation") {
+  } else if (v1 && s.name == "reservation") {
     d.reservations.push_back(read_reservation(f));
   } else {
     invalid(s.line, "unknown section [" + escape(s.name) + "]");
@@ -495,18 +477,16 @@ std::string encode_outcome(const ChargeResult& result) {
   w.str("outcome", name_of(kOutcomes, d.outcome));
   w.flag("credit_exhausted", d.credit_exhausted);
   w.flag("session_closed", d.session_closed);
-  for (std::uint32_t rg : d.released) w.num("released", rg);
   write_policy(w, result.policy);
   for (const auto& r : d.results) write_result(w, r);
-  for (const auto& debit : d.debits) write_debit(w, debit);
-  for (const auto& r : d.reservations) write_reservation(w, r);
   return w.take();
 }
 
 ChargeResult decode_outcome(std::string_view text) {
   ChargeResult out;
   bool have_policy = false;
-  for (const Section& s : split_sections(text)) read_section(s, out, have_policy);
+  const Parsed parsed = split_sections(text);
+  for (const Section& s : parsed.sections) read_section(s, out, have_policy, parsed.v1);
   if (!have_policy) invalid(1, "no [policy] section");
   return out;
 }

@@ -446,6 +446,29 @@ TEST_F(ChargingStoreTest, ReplayReturnsTheStoredOutcomeAndWritesNothing) {
   EXPECT_EQ(q("SELECT extract(epoch FROM last_seen)::bigint FROM charging_sessions WHERE id = 's1'"), 1709553660);
 }
 
+TEST_F(ChargingStoreTest, AnAnswerStoredInVersion1IsReplayed) {
+  // A row written before the stored answers lost their [debit] and
+  // [reservation] sections (outcome_codec.hpp) is still replayed, as it was.
+  open("s1");
+  const auto first = update("s1", "1", 50500);
+  const std::string v2 = text("SELECT outcome FROM charging_events WHERE session_id = 's1' AND request_key = '1'");
+  ASSERT_EQ(v2.rfind("v2\n", 0), 0u) << v2;
+  const std::string v1 = "v1\n" + v2.substr(3) +
+                         "[debit]\nrating_group=10\nunit=octets_total\nunits=50500\ncost=50\n"
+                         "reported.total_octets=50500\nusage_start=1709553600\nrated=true\n";
+  pqxx::connection c(db_.dsn());
+  pqxx::work tx(c);
+  tx.exec_params("UPDATE charging_events SET outcome = $1 WHERE session_id = 's1' AND request_key = '1'", v1);
+  tx.commit();
+  const auto before = snapshot();
+  const auto again = update("s1", "1", 50500);
+  EXPECT_TRUE(again.replayed);
+  ASSERT_EQ(again.decision.debits.size(), 1u);
+  EXPECT_EQ(again.decision.debits[0].units, 50500u);
+  EXPECT_EQ(encode_outcome(again), encode_outcome(first));
+  EXPECT_EQ(snapshot(), before);
+}
+
 TEST_F(ChargingStoreTest, ReplaysAfterTheSessionClosedStillAnswer) {
   const auto initial = open("s1");
   const auto first_update = update("s1", "1", 50500);

@@ -1,5 +1,6 @@
-// The stored answer format: a round trip keeps every field, and malformed
-// text is refused with StoreError(Invalid). No database needed.
+// The stored answer format: a round trip keeps every field an answer is
+// built from, texts of version 1 are still read, and malformed text is
+// refused with StoreError(Invalid). No database needed.
 #include "ocs/store/outcome_codec.hpp"
 
 #include <gtest/gtest.h>
@@ -147,7 +148,9 @@ void expect_same_policy(const Policy& a, const Policy& b) {
   EXPECT_EQ(a.ignore_requested_units, b.ignore_requested_units);
 }
 
-void expect_same(const ChargeResult& a, const ChargeResult& b) {
+/// Every field an answer is built from; with `writes`, also what the request
+/// wrote (released, debits, reservations: version 1 only).
+void expect_same(const ChargeResult& a, const ChargeResult& b, bool writes) {
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.subscriber_id, b.subscriber_id);
   EXPECT_EQ(a.subscriber, b.subscriber);
@@ -156,7 +159,6 @@ void expect_same(const ChargeResult& a, const ChargeResult& b) {
   EXPECT_EQ(x.outcome, y.outcome);
   EXPECT_EQ(x.credit_exhausted, y.credit_exhausted);
   EXPECT_EQ(x.session_closed, y.session_closed);
-  EXPECT_EQ(x.released, y.released);
   ASSERT_EQ(x.results.size(), y.results.size());
   for (std::size_t i = 0; i < x.results.size(); ++i) {
     EXPECT_EQ(x.results[i].rating_group, y.results[i].rating_group);
@@ -164,20 +166,128 @@ void expect_same(const ChargeResult& a, const ChargeResult& b) {
     EXPECT_EQ(x.results[i].validity_time, y.results[i].validity_time);
     expect_same_grant(x.results[i].grant, y.results[i].grant);
   }
+  expect_same_policy(a.policy, b.policy);
+  if (!writes) return;
+  EXPECT_EQ(x.released, y.released);
   ASSERT_EQ(x.debits.size(), y.debits.size());
   for (std::size_t i = 0; i < x.debits.size(); ++i) expect_same_debit(x.debits[i], y.debits[i]);
   EXPECT_EQ(x.reservations, y.reservations);
-  expect_same_policy(a.policy, b.policy);
 }
 
-TEST(OutcomeCodec, RoundTripKeepsEveryField) {
+/// full_result() as the version 1 encoder stored it (the code up to c99e0fd).
+const std::string kFullResultV1 = R"(v1
+status=ok
+subscriber_id=42
+subscriber=alice=bob\nline two\\ \r\x09 end
+outcome=hotlined
+credit_exhausted=true
+session_closed=true
+released=10
+released=4294967295
+[policy]
+id=3
+name=gold [vip]
+volume_quota_threshold=5
+time_quota_threshold=6
+quota_holding_time=7
+quota_consumption_time=8
+validity_time=900
+hotline_denied_result_code=4011
+hotline_limit_reached_result_code=4013
+rating_group_in_disconnect=true
+tariff_time_change=true
+home_plmn_e212_match=310-210
+rate_limit_up_kbps=1024
+rate_limit_down_kbps=4096
+rate_limit_scaling_percent=150
+final_unit_action=redirect
+hotline_url=http://portal.example/?a=b&c=d
+restriction_filter_id=filter\n1
+hotline_validity_time=120
+supervision_time=1800
+ignore_requested_units=true
+[result]
+rating_group=10
+status=granted
+validity_time=77
+grant.unit=octets_in
+grant.units=18446744073709551615
+grant.validity_time=600
+grant.tariff_time_change=1709557200
+grant.final_units=true
+grant.volume_quota_threshold=1000
+grant.time_quota_threshold=30
+grant.quota_holding_time=40
+grant.quota_consumption_time=50
+[result]
+rating_group=20
+status=hotlined
+[debit]
+rating_group=10
+unit=seconds
+units=65
+cost=-3
+bucket_use=7:60
+bucket_use=8:5
+reported.total_octets=1
+reported.input_octets=2
+reported.output_octets=3
+reported.seconds=65
+reported.events=0
+usage_start=-5
+rated=false
+[debit]
+rating_group=0
+unit=octets_total
+units=0
+cost=0
+usage_start=0
+rated=true
+[reservation]
+rating_group=10
+unit=events
+granted_units=9
+money=450
+bucket_hold=7:1
+granted_at=1709553600
+tariff_change_at=1709557200
+[reservation]
+rating_group=0
+unit=octets_total
+granted_units=0
+money=0
+granted_at=0
+)";
+
+TEST(OutcomeCodec, RoundTripKeepsEveryFieldOfTheAnswer) {
   const ChargeResult original = full_result();
   const std::string text = encode_outcome(original);
-  ASSERT_EQ(text.rfind("v1\n", 0), 0u) << text;
+  ASSERT_EQ(text.rfind("v2\n", 0), 0u) << text;
   const ChargeResult back = decode_outcome(text);
   EXPECT_FALSE(back.replayed);
-  expect_same(original, back);
+  expect_same(original, back, false);
   EXPECT_EQ(encode_outcome(back), text);
+}
+
+TEST(OutcomeCodec, WhatTheRequestWroteIsNotStored) {
+  const std::string text = encode_outcome(full_result());
+  EXPECT_EQ(text.find("[debit]"), std::string::npos) << text;
+  EXPECT_EQ(text.find("[reservation]"), std::string::npos) << text;
+  EXPECT_EQ(text.find("released="), std::string::npos) << text;
+  const ChargeResult back = decode_outcome(text);
+  EXPECT_TRUE(back.decision.released.empty());
+  EXPECT_TRUE(back.decision.debits.empty());
+  EXPECT_TRUE(back.decision.reservations.empty());
+  // The same result took 1,603 bytes in version 1.
+  EXPECT_LT(text.size(), kFullResultV1.size() * 3 / 4) << text.size();
+}
+
+TEST(OutcomeCodec, ReadsVersion1Texts) {
+  const ChargeResult back = decode_outcome(kFullResultV1);
+  EXPECT_FALSE(back.replayed);
+  expect_same(full_result(), back, true);
+  // Written again, it is the version 2 text of the same answer.
+  EXPECT_EQ(encode_outcome(back), encode_outcome(full_result()));
 }
 
 TEST(OutcomeCodec, RoundTripWithOptionalsAbsent) {
@@ -188,7 +298,7 @@ TEST(OutcomeCodec, RoundTripWithOptionalsAbsent) {
   bare.status = RgStatus::NoGrantRequested;
   original.decision.results = {bare};
   const ChargeResult back = decode_outcome(encode_outcome(original));
-  expect_same(original, back);
+  expect_same(original, back, false);
   EXPECT_FALSE(back.decision.results[0].grant);
   EXPECT_FALSE(back.policy.hotline_url);
   EXPECT_FALSE(back.policy.supervision_time);
@@ -219,7 +329,7 @@ std::string replace_once(std::string text, const std::string& from, const std::s
 TEST(OutcomeCodec, RejectsMalformedText) {
   const std::string good = encode_outcome(full_result());
   expect_invalid("");
-  expect_invalid("v2\n" + good.substr(3));
+  expect_invalid("v3\n" + good.substr(3));
   expect_invalid(good.substr(0, good.size() - 1));                          // no final newline
   expect_invalid(replace_once(good, "status=ok\n", ""));                    // missing key
   expect_invalid(replace_once(good, "status=ok\n", "status=ok\nstatus=ok\n"));  // repeated key
@@ -231,8 +341,7 @@ TEST(OutcomeCodec, RejectsMalformedText) {
   expect_invalid(replace_once(good, "session_closed=true", "session_closed=yes"));
   expect_invalid(replace_once(good, "[policy]", "[policies]"));
   expect_invalid(replace_once(good, "[policy]", "[policy]\ncolour=red"));  // unknown key
-  expect_invalid(replace_once(good, "[debit]", "[debit]\n"));              // empty line
-  expect_invalid(replace_once(good, "bucket_use=7:60", "bucket_use=760"));
+  expect_invalid(replace_once(good, "[policy]", "\n[policy]"));            // empty line
   expect_invalid(replace_once(good, "subscriber=alice", "subscriber=al\\qice"));
   expect_invalid(replace_once(good, "subscriber=alice", "subscriber=alice\\"));
   expect_invalid(replace_once(good, "subscriber=alice", "subscriber=alice\\x4"));
@@ -243,6 +352,16 @@ TEST(OutcomeCodec, RejectsMalformedText) {
   const std::string policy = good.substr(policy_at, result_at - policy_at);
   expect_invalid(good + policy);  // two policies
   expect_invalid(good.substr(0, policy_at) + good.substr(result_at));  // no policy
+  // What only version 1 held is refused in version 2.
+  const auto v1_debit_at = kFullResultV1.find("[debit]");
+  expect_invalid(good + kFullResultV1.substr(v1_debit_at));
+  expect_invalid(replace_once(good, "session_closed=true\n", "session_closed=true\nreleased=10\n"));
+  // Version 1 texts are checked as strictly.
+  EXPECT_NO_THROW(decode_outcome(kFullResultV1));
+  expect_invalid(replace_once(kFullResultV1, "[debit]", "[debit]\n"));  // empty line
+  expect_invalid(replace_once(kFullResultV1, "bucket_use=7:60", "bucket_use=760"));
+  expect_invalid(replace_once(kFullResultV1, "released=10\n", "released=ten\n"));
+  expect_invalid(replace_once(kFullResultV1, "[reservation]", "[reservations]"));
 }
 
 }  // namespace
