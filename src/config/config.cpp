@@ -147,6 +147,7 @@ void parse_database(Section& s, DatabaseConfig& c) {
   s.string("dsn", c.dsn, non_empty);
   s.integer<std::size_t>("pool_size", c.pool_size, 1);
   s.integer("connect_timeout_ms", c.connect_timeout_ms, 1);
+  s.integer("answer_retention_days", c.answer_retention_days, 0, 36500);
 }
 
 void parse_log(Section& s, LogConfig& c) {

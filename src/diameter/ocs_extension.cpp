@@ -35,6 +35,7 @@
 #include "ocs/common/log.hpp"
 #include "ocs/common/work_queue.hpp"
 #include "ocs/config/config.hpp"
+#include "ocs/store/pg_admin.hpp"
 #include "ocs/store/pg_policy.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_store.hpp"
@@ -56,6 +57,7 @@ struct Extension {
   std::unique_ptr<WorkQueue<msg*>> queue;
   std::unique_ptr<ocs::gy::Reauthorizer> reauth;
   std::unique_ptr<ocs::gx::FrontEnd> gx;
+  std::unique_ptr<ocs::store::PgAdminStore> admin;  // the supervisor's purge of old answers
   std::unique_ptr<ocs::store::Supervisor> supervisor;
   disp_hdl* ccr_handle = nullptr;
 };
@@ -109,8 +111,10 @@ void start(Extension& ext, const char* conffile) {
   if (ext.config.gx.enabled)
     ext.gx = std::make_unique<ocs::gx::FrontEnd>(ext.config, *ext.pool, *ext.store, *ext.reauth);
   ext.reauth->start();
+  ext.admin = std::make_unique<ocs::store::PgAdminStore>(*ext.pool);
   ext.supervisor = std::make_unique<ocs::store::Supervisor>(
-      *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy");
+      *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy",
+      ocs::store::answer_retention(db, *ext.admin));
   ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}",
                 workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
 }
@@ -118,6 +122,7 @@ void start(Extension& ext, const char* conffile) {
 void stop(Extension& ext) noexcept {
   if (ext.ccr_handle) (void)fd_disp_unregister(&ext.ccr_handle, nullptr);
   ext.supervisor.reset();
+  ext.admin.reset();
   if (ext.reauth) ext.reauth->stop();
   ext.gx.reset();
   if (ext.queue) ext.queue->stop();

@@ -23,6 +23,7 @@
 #include "ocs/radius/coa_client.hpp"
 #include "ocs/radius/dictionary.hpp"
 #include "ocs/store/group_commit.hpp"
+#include "ocs/store/pg_admin.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_radius.hpp"
 #include "ocs/store/pg_store.hpp"
@@ -109,8 +110,9 @@ int main(int argc, char** argv) {
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, dict,
         [] { return std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now()); }, log);
+    ocs::store::PgAdminStore admin(pool);  // the supervisor's purge of old answers
     ocs::store::Supervisor supervisor(pg_charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
-                                      "radius");
+                                      "radius", ocs::store::answer_retention(config.database, admin));
     ocs::radiusd::Server server(config.radius, service, radius_store, log);
     // CoA/Disconnect: sends on the server's io_context; the notifier (its
     // own thread) stops before the client is destroyed.

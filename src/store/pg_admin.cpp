@@ -684,27 +684,32 @@ std::vector<PlanInfo> PgAdminStore::plans() {
   });
 }
 
-std::uint64_t PgAdminStore::purge_answers(TimePoint before, std::size_t chunk) {
+std::uint64_t PgAdminStore::purge_answers_once(TimePoint before, std::size_t chunk) {
   if (chunk < 1 || chunk > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw StoreError(Kind::Invalid, "purge chunk must be between 1 and " +
                                         std::to_string(std::numeric_limits<int>::max()));
   return guarded(pool_, [&] {
-    std::uint64_t total = 0;
-    // One transaction per chunk: a purge never holds millions of row locks,
-    // and what it deleted stays deleted if it is interrupted.
-    for (;;) {
-      int deleted = 0;
-      run_transaction(pool_, [&](pqxx::connection& c) {
-        pqxx::work tx(c);
-        deleted = tx.exec_params1("SELECT ocs_purge_answers(to_timestamp($1), $2)", pg::epoch(before),
-                                  static_cast<int>(chunk))[0]
-                      .as<int>();
-        tx.commit();
-      });
-      total += static_cast<std::uint64_t>(deleted);
-      if (static_cast<std::size_t>(deleted) < chunk) return total;
-    }
+    int deleted = 0;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      deleted = tx.exec_params1("SELECT ocs_purge_answers(to_timestamp($1), $2)", pg::epoch(before),
+                                static_cast<int>(chunk))[0]
+                    .as<int>();
+      tx.commit();
+    });
+    return static_cast<std::uint64_t>(deleted);
   });
+}
+
+std::uint64_t PgAdminStore::purge_answers(TimePoint before, std::size_t chunk) {
+  // One transaction per chunk: a purge never holds millions of row locks,
+  // and what it deleted stays deleted if it is interrupted.
+  std::uint64_t total = 0;
+  for (;;) {
+    const std::uint64_t deleted = purge_answers_once(before, chunk);
+    total += deleted;
+    if (deleted < chunk) return total;
+  }
 }
 
 }  // namespace ocs::store

@@ -53,6 +53,7 @@ TEST(ConfigDefaults, AreTheDemoSettings) {
   EXPECT_EQ(c.database.dsn, "host=127.0.0.1 port=54320 user=ocs dbname=ocs");
   EXPECT_EQ(c.database.pool_size, 8u);
   EXPECT_EQ(c.database.connect_timeout_ms, 5000);
+  EXPECT_EQ(c.database.answer_retention_days, 14);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_FALSE(c.log.file.has_value());
 }
@@ -72,11 +73,13 @@ TEST_F(ConfigFileTest, FullFileSetsEveryValue) {
 dsn = "host=db.example.net port=5432 user=ocs dbname=ocs sslmode=verify-full"
 pool_size = 32
 connect_timeout_ms = 250
+answer_retention_days = 0
 
 [log]
 level = "debug"
 file = "/var/log/ocs/ocs.log"
 )"));
+  EXPECT_EQ(c.database.answer_retention_days, 0);
   EXPECT_EQ(c.database.dsn,
             "host=db.example.net port=5432 user=ocs dbname=ocs sslmode=verify-full");
   EXPECT_EQ(c.database.pool_size, 32u);
@@ -84,6 +87,16 @@ file = "/var/log/ocs/ocs.log"
   EXPECT_EQ(c.log.level, "debug");
   ASSERT_TRUE(c.log.file.has_value());
   EXPECT_EQ(*c.log.file, "/var/log/ocs/ocs.log");
+}
+
+TEST_F(ConfigFileTest, AnswerRetentionIsDaysFromZero) {
+  EXPECT_EQ(load(write("[database]\nanswer_retention_days = 90\n")).database.answer_retention_days, 90);
+  const std::string path = write("");
+  const std::string msg = error_for("[database]\nanswer_retention_days = -1\n");
+  EXPECT_NE(msg.find(path + ":2:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("database.answer_retention_days"), std::string::npos) << msg;
+  EXPECT_NE(error_for("[database]\nanswer_retention_days = 1.5\n").find("answer_retention_days"),
+            std::string::npos);
 }
 
 TEST_F(ConfigFileTest, PartialSectionKeepsOtherDefaults) {

@@ -646,6 +646,45 @@ TEST_F(GyEndToEnd, SilentSessionIsReleasedBySupervision) {
   expect_ledger_consistent("silent");
 }
 
+// database.answer_retention_days: a daemon's supervision purges the stored
+// answers of closed sessions older than that, and keeps an open session's.
+// A retransmission of a purged request is then one to a closed session.
+TEST_F(GyEndToEnd, OldAnswersOfClosedSessionsArePurgedByTheDaemon) {
+  subscriber("aged", "491710000032", 1000);
+  const std::string closed = peer_->new_session_id("aged-closed");
+  ASSERT_EQ(send(initial(closed, "491710000032", {gy::mscc(kData)})).result_code(), 2001u);
+  Message t = ccr(closed, gy::kTermination, 1);
+  t.add(gy::mscc(kData, std::nullopt, {gy::octets(MiB)}));
+  ASSERT_EQ(send(t).result_code(), 2001u);
+  const std::string open = peer_->new_session_id("aged-open");
+  ASSERT_EQ(send(initial(open, "491710000032", {gy::mscc(kData)})).result_code(), 2001u);
+  // 10 days old: past the 7 days of the daemon below, not yet past the
+  // suite's daemon's default of 14.
+  db_->exec("UPDATE charging_events SET created_at = now() - interval '10 days' WHERE session_id IN ('" + closed +
+            "', '" + open + "')");
+  const long ledger = query_long("SELECT count(*) FROM ledger");
+
+  // A second daemon on the same database, keeping 7 days: its first
+  // supervision tick purges.
+  const std::string toml = "[database]\ndsn = \"" + db_->dsn() +
+                           "\"\npool_size = 2\nanswer_retention_days = 7\n[log]\nlevel = \"info\"\n"
+                           "[gy]\ndefault_rating_group = 10\nsupervision_interval_ms = 200\n";
+  FdDaemon other(ocs_daemon(toml));
+  const std::string answers = "SELECT count(*) FROM charging_events WHERE session_id = '";
+  for (int i = 0; i < 50 && query_long(answers + closed + "'") != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(query_long(answers + closed + "'"), 0);
+  EXPECT_EQ(query_long(answers + open + "'"), 1);
+  EXPECT_EQ(query_long("SELECT count(*) FROM ledger"), ledger);
+  EXPECT_NE(other.log().find("gy.retention purged=2 "), std::string::npos) << other.log_tail(20);
+  // The Terminate again, its answer gone: the session is closed, 5002.
+  Message again = ccr(closed, gy::kTermination, 1);
+  again.add(gy::mscc(kData, std::nullopt, {gy::octets(MiB)}));
+  EXPECT_EQ(send(again).result_code(), 5002u);
+  EXPECT_EQ(balance("aged"), 998);
+  expect_ledger_consistent("aged");
+}
+
 TEST_F(GyEndToEnd, DatabaseUnreachableAnswersPromptly) {
   // A second daemon whose database is gone after start-up.
   TestDatabase lost;

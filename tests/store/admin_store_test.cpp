@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <latch>
 #include <string>
 #include <thread>
@@ -12,6 +14,8 @@
 
 #include "ocs/store/pg_admin.hpp"
 #include "ocs/store/pg_pool.hpp"
+#include "ocs/store/pg_store.hpp"
+#include "ocs/store/supervisor.hpp"
 #include "pg_test_db.hpp"
 
 namespace ocs::store {
@@ -52,6 +56,15 @@ class AdminStoreTest : public ::testing::Test {
     return r[0][0].as<std::string>();
   }
   long count(const std::string& table_and_where) { return std::stol(scalar("SELECT count(*) FROM " + table_and_where)); }
+
+  /// Alice, three sessions and eight stored answers, four of them to purge
+  /// at a cutoff of 7 days (PurgeAnswersDeletesOldAnswersOfSessionsNoLongerOpen).
+  void seed_answers();
+  std::string answers_left() {
+    return scalar(
+        "SELECT string_agg(session_id || '/' || request_key, ' ' ORDER BY session_id, request_key) "
+        "FROM charging_events");
+  }
 
   NewSubscriber alice() {
     NewSubscriber s;
@@ -534,6 +547,90 @@ TEST(IdentityChecks, MsisdnAndImsi) {
 // never had a session row (an event); an open session keeps all of its
 // answers, and nothing of the ledger, usage records or sessions is touched.
 TEST_F(AdminStoreTest, PurgeAnswersDeletesOldAnswersOfSessionsNoLongerOpen) {
+  seed_answers();
+  const long ledger = count("ledger");
+  const TimePoint before =
+      std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::hours(24 * 7);
+  // A chunk of 2: the loop must go on past full chunks (4 rows: 2, 2, 0).
+  EXPECT_EQ(store_.purge_answers(before, 2), 4u);
+  EXPECT_EQ(answers_left(), "closed-2/1 event-2/0 open-1/0 open-1/1");
+  EXPECT_EQ(count("charging_sessions"), 3);
+  EXPECT_EQ(count("ledger"), ledger);
+  EXPECT_EQ(store_.purge_answers(before, 2), 0u);  // nothing left to purge
+
+  // The last hour is never purged, whatever the caller asks.
+  const auto recent = std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::minutes(30);
+  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(recent, 100); });
+  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(before, 0); });
+  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers_once(before, 0); });
+  EXPECT_EQ(count("charging_events"), 4);
+}
+
+// The daemons' supervision thread purges with database.answer_retention_days
+// (answer_retention): a few transactions per tick, a failed one again at the
+// next tick, and once a pass is done, nothing until the next is due.
+TEST_F(AdminStoreTest, SupervisorPurgesOldAnswersAFewTransactionsATick) {
+  seed_answers();
+  ConnectionPool charging_pool(db_.dsn(), 1, PgChargingStore::prepare_statements);
+  PgChargingStore charging(charging_pool);
+  config::DatabaseConfig database;
+  database.answer_retention_days = 7;
+  Supervisor::Retention retention = answer_retention(database, store_);
+  EXPECT_EQ(retention.keep, std::chrono::hours(24 * 7));
+  std::mutex mu;
+  std::vector<std::int64_t> calls;  // rows purged per transaction; -1: failed
+  std::vector<std::chrono::steady_clock::time_point> at;  // when each began
+  retention.purge_once = [&, purge = retention.purge_once](TimePoint before, std::size_t chunk) -> std::uint64_t {
+    {
+      std::lock_guard g(mu);
+      at.push_back(std::chrono::steady_clock::now());
+      if (calls.empty()) {
+        calls.push_back(-1);
+        throw StoreError(StoreError::Kind::Unavailable, "the database is down (test)");
+      }
+    }
+    const std::uint64_t n = purge(before, chunk);
+    std::lock_guard g(mu);
+    calls.push_back(static_cast<std::int64_t>(n));
+    return n;
+  };
+  retention.chunk = 1;
+  retention.chunks_per_tick = 2;
+  {
+    Supervisor supervisor(charging, std::chrono::milliseconds(20), std::make_shared<spdlog::logger>("test"),
+                          "test", retention);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (count("charging_events") > 4 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 15 more ticks: the pass is over
+  }
+  EXPECT_EQ(answers_left(), "closed-2/1 event-2/0 open-1/0 open-1/1");
+  // Tick 1 failed; then 2 rows a tick, until a transaction purged less than
+  // a chunk; then nothing more within `every` (an hour).
+  std::lock_guard g(mu);
+  EXPECT_EQ(calls, (std::vector<std::int64_t>{-1, 1, 1, 1, 1, 0}));
+  // Ticks are at least 20 ms apart: transactions 2 and 4 (from 1) start a
+  // tick of their own, after the two of the tick before.
+  ASSERT_EQ(at.size(), 6u);
+  EXPECT_GE(at[3] - at[2], std::chrono::milliseconds(19));
+  EXPECT_GE(at[5] - at[4], std::chrono::milliseconds(19));
+}
+
+TEST_F(AdminStoreTest, NoRetentionNoPurge) {
+  seed_answers();
+  config::DatabaseConfig database;
+  database.answer_retention_days = 0;
+  ConnectionPool charging_pool(db_.dsn(), 1, PgChargingStore::prepare_statements);
+  PgChargingStore charging(charging_pool);
+  {
+    Supervisor supervisor(charging, std::chrono::milliseconds(20), std::make_shared<spdlog::logger>("test"),
+                          "test", answer_retention(database, store_));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(count("charging_events"), 8);
+}
+
+void AdminStoreTest::seed_answers() {
   store_.add_subscriber(alice());
   db_.exec(R"SQL(
     INSERT INTO charging_sessions (id, subscriber_id, protocol, state)
@@ -549,23 +646,6 @@ TEST_F(AdminStoreTest, PurgeAnswersDeletesOldAnswersOfSessionsNoLongerOpen) {
       ('event-1',  '0', 'event',     'v1', now() - interval '9 days'),   -- no session: purged
       ('event-2',  '0', 'event',     'v1', now() - interval '1 hour');   -- younger: kept
   )SQL");
-  const long ledger = count("ledger");
-  const TimePoint before =
-      std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::hours(24 * 7);
-  // A chunk of 2: the loop must go on past full chunks (4 rows: 2, 2, 0).
-  EXPECT_EQ(store_.purge_answers(before, 2), 4u);
-  EXPECT_EQ(scalar("SELECT string_agg(session_id || '/' || request_key, ' ' ORDER BY session_id, request_key) "
-                   "FROM charging_events"),
-            "closed-2/1 event-2/0 open-1/0 open-1/1");
-  EXPECT_EQ(count("charging_sessions"), 3);
-  EXPECT_EQ(count("ledger"), ledger);
-  EXPECT_EQ(store_.purge_answers(before, 2), 0u);  // nothing left to purge
-
-  // The last hour is never purged, whatever the caller asks.
-  const auto recent = std::chrono::floor<std::chrono::seconds>(Clock::now()) - std::chrono::minutes(30);
-  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(recent, 100); });
-  expect_error(StoreError::Kind::Invalid, [&] { store_.purge_answers(before, 0); });
-  EXPECT_EQ(count("charging_events"), 4);
 }
 
 }  // namespace

@@ -38,6 +38,10 @@ struct DatabaseConfig {
   /// Upper bound on getting a connection, whether opening one or waiting
   /// for one to free up in the pool; > 0.
   int connect_timeout_ms = 5000;
+  /// Stored answers (charging_events) of closed sessions older than this
+  /// many days are purged by the daemons' supervision thread, a bounded
+  /// amount at a time; 0 = never (purge with `ocsctl db purge-answers`).
+  int answer_retention_days = 14;
 };
 
 /// [log]

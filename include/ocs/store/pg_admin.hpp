@@ -37,6 +37,7 @@ class PgAdminStore final : public AdminStore {
   /// Ordered by name; catch-all rating group last, periods by priority.
   std::vector<PlanInfo> plans() override;
   std::uint64_t purge_answers(TimePoint before, std::size_t chunk) override;
+  std::uint64_t purge_answers_once(TimePoint before, std::size_t chunk) override;
 
  private:
   ConnectionPool& pool_;

@@ -365,6 +365,8 @@ class AdminStore {
   /// returns how many (schema 13, ocs_purge_answers). Throws Invalid when
   /// `before` is less than an hour ago: retransmissions need them.
   virtual std::uint64_t purge_answers(TimePoint before, std::size_t chunk) = 0;
+  /// One transaction of purge_answers: at most `chunk` answers; how many.
+  virtual std::uint64_t purge_answers_once(TimePoint before, std::size_t chunk) = 0;
 };
 
 }  // namespace ocs::store

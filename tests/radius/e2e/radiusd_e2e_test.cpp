@@ -381,6 +381,19 @@ TEST_F(RadiusMikrotik, MessageAuthenticatorMissingOrBadIsDropped) {
   EXPECT_NE(daemon_->log().find("radius.drop.unverified nas=nas1 code=Access-Request reason="), std::string::npos);
 }
 
+// database.answer_retention_days (default 14): ocs-radiusd's supervision
+// purges old stored answers too (the purge itself is tested end to end
+// through ocs.fdx: GyEndToEnd.OldAnswersOfClosedSessionsArePurgedByTheDaemon).
+TEST_F(RadiusMikrotik, OldStoredAnswersArePurgedByDefault) {
+  EXPECT_NE(daemon_->log().find("radius.retention stored answers of closed sessions are purged after 1209600 s"),
+            std::string::npos)
+      << daemon_->log_tail();
+  // The first pass runs at the first supervision tick.
+  for (int i = 0; i < 100 && daemon_->log().find("radius.retention purged=") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(daemon_->log().find("radius.retention purged="), std::string::npos) << daemon_->log_tail();
+}
+
 TEST_F(RadiusMikrotik, UnknownNasIsDroppedAndLogged) {
   UdpSocket stranger("127.0.0.9");
   stranger.send_to(daemon_->auth_port(), signed_request(access_request(9, "alice")));
