@@ -176,6 +176,7 @@ void parse_gx(Section& s, GxConfig& c) {
   s.integer<std::size_t>("workers", c.workers, 1, 1024);
   s.integer<std::size_t>("queue_limit", c.queue_limit, 1);
   s.boolean("reauth_on_change", c.reauth_on_change);
+  s.integer("audit_after_seconds", c.audit_after_seconds, 0);
 }
 
 /// An IPv4 or IPv6 address in numeric form (no host names: the daemon binds it).

@@ -41,6 +41,8 @@ constexpr const char* kStoreState = "gx_store_state";
 constexpr const char* kEvent = "gx_event";
 constexpr const char* kNotify = "gx_notify";
 constexpr const char* kSubscribersWithSessions = "gx_subscribers_with_sessions";
+constexpr const char* kSilentSessions = "gx_silent_sessions";
+constexpr const char* kSessionSeen = "gx_session_seen";
 }  // namespace stmt
 
 using pg::NamedSql;
@@ -116,6 +118,14 @@ constexpr NamedSql kStatements[] = {
     {stmt::kSubscribersWithSessions,
      "SELECT DISTINCT subscriber_id FROM charging_sessions WHERE protocol = 'gx' AND state = 'open' "
      "ORDER BY subscriber_id"},
+    {stmt::kSilentSessions,
+     "SELECT id, subscriber_id, coalesce(origin_host, ''), coalesce(origin_realm, ''), "
+     "extract(epoch FROM last_seen)::bigint FROM charging_sessions "
+     "WHERE protocol = 'gx' AND state = 'open' AND last_seen < to_timestamp($1) "
+     "ORDER BY last_seen, id LIMIT $2"},
+    {stmt::kSessionSeen,
+     "UPDATE charging_sessions SET last_seen = greatest(last_seen, to_timestamp($2)) "
+     "WHERE id = $1 AND protocol = 'gx' AND state = 'open'"},
 };
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -422,6 +432,41 @@ std::vector<std::int64_t> PgPolicyStore::subscribers_with_policy_sessions() {
       tx.commit();
     });
     return ids;
+  });
+}
+
+std::vector<SilentPolicySession> PgPolicyStore::silent_policy_sessions(TimePoint seen_before, std::size_t limit) {
+  return guarded([&] {
+    std::vector<SilentPolicySession> out;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      out.clear();
+      pqxx::read_transaction tx(c);
+      for (const auto& row : tx.exec_prepared(stmt::kSilentSessions, epoch(seen_before),
+                                              static_cast<long long>(std::min<std::size_t>(limit, 1000000)))) {
+        SilentPolicySession s;
+        s.session_id = row[0].as<std::string>();
+        s.subscriber_id = row[1].as<std::int64_t>();
+        s.origin.protocol = "gx";
+        s.origin.origin_host = row[2].as<std::string>();
+        s.origin.origin_realm = row[3].as<std::string>();
+        s.last_seen = TimePoint(std::chrono::seconds(row[4].as<std::int64_t>()));
+        out.push_back(std::move(s));
+      }
+      tx.commit();
+    });
+    return out;
+  });
+}
+
+bool PgPolicyStore::policy_session_seen(const std::string& session_id, TimePoint now) {
+  return guarded([&] {
+    bool updated = false;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      updated = tx.exec_prepared(stmt::kSessionSeen, session_id, epoch(now)).affected_rows() == 1;
+      tx.commit();
+    });
+    return updated;
   });
 }
 

@@ -291,8 +291,12 @@ TEST_F(ConfigFileTest, GyRejectsBadValuesWithTheLine) {
 }
 
 TEST_F(ConfigFileTest, GxSectionSetsEveryValueAndRejectsBadOnes) {
-  const Config c = load(write("[gx]\nenabled = false\nworkers = 3\nqueue_limit = 7\nreauth_on_change = false\n"));
+  const Config c = load(write(
+      "[gx]\nenabled = false\nworkers = 3\nqueue_limit = 7\nreauth_on_change = false\naudit_after_seconds = 0\n"));
   EXPECT_FALSE(c.gx.enabled);
+  EXPECT_EQ(c.gx.audit_after_seconds, 0);
+  EXPECT_EQ(defaults().gx.audit_after_seconds, 86400);
+  EXPECT_THROW(load(write("[gx]\naudit_after_seconds = -1\n")), ConfigError);
   EXPECT_EQ(c.gx.workers, 3u);
   EXPECT_EQ(c.gx.queue_limit, 7u);
   EXPECT_FALSE(c.gx.reauth_on_change);

@@ -657,6 +657,94 @@ TEST_F(GxEndToEnd, RarToAPcefThatIsGoneIsLoggedAndHarmless) {
   EXPECT_TRUE(daemon_->running());
 }
 
+// gx.audit_after_seconds: a Gx session no request touched for that long is
+// sent a RAR that changes nothing. 2001 keeps it (last_seen moves), 5002
+// closes it, and a PCEF that cannot be reached twice in a row closes it.
+// Its own database and daemon (audit after 1 s), so that the suite's other
+// sessions are not audited.
+TEST_F(GxEndToEnd, SilentSessionsAreAuditedByRar) {
+  TestDatabase db;
+  db.exec(kSetupSql);
+  const auto add = [&](const std::string& id, const std::string& msisdn) {
+    db.exec("INSERT INTO subscribers (external_id, plan_id) SELECT '" + id + "', id FROM plans WHERE name = 'gx';"
+            "INSERT INTO subscriber_identities (subscriber_id, kind, value) SELECT id, 'msisdn', '" + msisdn +
+            "' FROM subscribers WHERE external_id = '" + id + "';"
+            "INSERT INTO accounts (subscriber_id, currency, balance) SELECT id, 'EUR', 1000 FROM subscribers "
+            "WHERE external_id = '" + id + "'");
+  };
+  add("kept", "491720000090");
+  add("forgotten", "491720000091");
+  add("orphan", "491720000092");
+  const std::string toml = "[database]\ndsn = \"" + db.dsn() +
+                           "\"\npool_size = 2\n[log]\nlevel = \"info\"\n"
+                           "[gy]\ndefault_rating_group = 10\npeer_answer_timeout_ms = 1000\n"
+                           "[gx]\naudit_after_seconds = 1\n";
+  FdDaemon auditing(ocs_daemon(toml));
+  const auto connect = [&](const std::string& host) {
+    dia::PeerConfig c;
+    c.port = auditing.port();
+    c.origin_host = host;
+    c.vendor_apps = {{V, gx::kApp}};
+    auto p = std::make_unique<dia::Peer>(c);
+    p->connect_retrying();
+    return p;
+  };
+  const auto open = [&](dia::Peer& p, const std::string& sid, const std::string& msisdn) {
+    auto a = p.request(gx::initial(sid, p.config().origin_host, msisdn), std::chrono::seconds(10));
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->result_code(), 2001u);
+  };
+  auto pcef = connect("pcef-audit.localdomain");
+  const std::string kept = pcef->new_session_id("kept");
+  const std::string forgotten = pcef->new_session_id("forgotten");
+  pcef->on_request([&](const Message& m) {
+    Message a;
+    a.add(*m.find(code::SessionId))
+        .add(Avp::u32(code::ResultCode, m.find(code::SessionId)->as_str() == forgotten ? 5002u : 2001u))
+        .add(Avp::str(code::OriginHost, "pcef-audit.localdomain"))
+        .add(Avp::str(code::OriginRealm, "localdomain"));
+    return a;
+  });
+  open(*pcef, kept, "491720000090");
+  open(*pcef, forgotten, "491720000091");
+  std::string orphan;
+  {
+    auto gone = connect("pcef-audit-gone.localdomain");
+    orphan = gone->new_session_id("orphan");
+    open(*gone, orphan, "491720000092");
+    gone->close();
+  }
+  const auto closed_as = [&](const std::string& sid, const std::string& reason) {
+    return db.query_long("SELECT count(*) FROM charging_sessions WHERE id = '" + sid +
+                         "' AND state = 'closed' AND close_reason = '" + reason + "'") == 1;
+  };
+  for (int i = 0; i < 150 && !(closed_as(forgotten, "client: unknown session") &&
+                               closed_as(orphan, "client: unreachable"));
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(closed_as(forgotten, "client: unknown session")) << auditing.log_tail(40);
+  EXPECT_TRUE(closed_as(orphan, "client: unreachable")) << auditing.log_tail(40);
+  // The PCEF that still has its session keeps it, asked with a RAR that
+  // installs, removes and changes nothing; its answer counts as activity.
+  EXPECT_EQ(db.query_long("SELECT count(*) FROM charging_sessions WHERE id = '" + kept + "' AND state = 'open' "
+                          "AND last_seen > created_at"),
+            1);
+  std::size_t asked = 0;
+  for (const auto& r : pcef->received_requests()) {
+    if (r.code != code::RAR || r.find(code::SessionId)->as_str() != kept) continue;
+    ++asked;
+    EXPECT_EQ(r.app_id, gx::kApp);
+    EXPECT_EQ(r.find(code::ReAuthRequestType)->as_u32(), 0u);
+    EXPECT_FALSE(r.find(gx::code::ChargingRuleInstall, V));
+    EXPECT_FALSE(r.find(gx::code::ChargingRuleRemove, V));
+    EXPECT_FALSE(r.find(gx::code::QosInformation, V));
+    EXPECT_FALSE(r.find(gx::code::SessionReleaseCause, V));
+  }
+  EXPECT_GE(asked, 1u);
+  pcef->close();
+  EXPECT_TRUE(auditing.running());
+}
+
 TEST_F(GxEndToEnd, BadInputIsAnsweredNeverCrashes) {
   // No Subscription-Id: 5005 naming it.
   Message m = gx::ccr(peer_->new_session_id(), "pcef.localdomain", "localdomain", gx::kInitial, 0);

@@ -105,6 +105,46 @@ TEST_F(PolicyStoreTest, ReevaluateReportsOnlyChanges) {
   EXPECT_TRUE(store_.subscribers_with_policy_sessions().empty());
 }
 
+// The session audit's two queries: open Gx sessions silent since before a
+// time, the longest silent first, and a PCEF's answer counting as activity.
+TEST_F(PolicyStoreTest, SilentSessionsAreListedAndAnAnswerCountsAsSeen) {
+  ASSERT_EQ(store_.decide(req(RequestKind::Initial, "0"), now_).status, store::ChargeStatus::Ok);
+  auto second = req(RequestKind::Initial, "0");
+  second.session_id = "pcef;2";
+  ASSERT_EQ(store_.decide(second, now_ + std::chrono::seconds(10)).status, store::ChargeStatus::Ok);
+  // Not listed: a Gy session, and a closed Gx session, both as old.
+  db_.exec("INSERT INTO charging_sessions (id, subscriber_id, protocol, state, last_seen) "
+           "SELECT 'gy;1', id, 'gy', 'open', to_timestamp(1) FROM subscribers;"
+           "INSERT INTO charging_sessions (id, subscriber_id, protocol, state, last_seen) "
+           "SELECT 'pcef;closed', id, 'gx', 'closed', to_timestamp(1) FROM subscribers");
+
+  EXPECT_TRUE(store_.silent_policy_sessions(now_, 10).empty());  // before: not silent yet
+  auto silent = store_.silent_policy_sessions(now_ + std::chrono::seconds(60), 10);
+  ASSERT_EQ(silent.size(), 2u);
+  EXPECT_EQ(silent[0].session_id, "pcef;1");  // the longest silent first
+  EXPECT_EQ(silent[1].session_id, "pcef;2");
+  EXPECT_EQ(silent[0].origin.origin_host, "pcef.example");
+  EXPECT_EQ(silent[0].origin.origin_realm, "example");
+  EXPECT_EQ(silent[0].last_seen, now_);
+  EXPECT_GT(silent[0].subscriber_id, 0);
+  EXPECT_EQ(store_.silent_policy_sessions(now_ + std::chrono::seconds(60), 1).size(), 1u);
+
+  EXPECT_TRUE(store_.policy_session_seen("pcef;1", now_ + std::chrono::seconds(30)));
+  silent = store_.silent_policy_sessions(now_ + std::chrono::seconds(20), 10);
+  ASSERT_EQ(silent.size(), 1u);
+  EXPECT_EQ(silent[0].session_id, "pcef;2");
+  // Never earlier than it was; only open Gx sessions.
+  EXPECT_TRUE(store_.policy_session_seen("pcef;1", now_));
+  EXPECT_EQ(db_.query_long("SELECT extract(epoch FROM last_seen)::bigint FROM charging_sessions WHERE id = 'pcef;1'"),
+            1790000030);
+  EXPECT_FALSE(store_.policy_session_seen("gy;1", now_));
+  EXPECT_FALSE(store_.policy_session_seen("pcef;closed", now_));
+  EXPECT_FALSE(store_.policy_session_seen("nope", now_));
+  ASSERT_EQ(store_.decide(req(RequestKind::Terminate, "1"), now_ + std::chrono::seconds(40)).status,
+            store::ChargeStatus::Ok);
+  EXPECT_FALSE(store_.policy_session_seen("pcef;1", now_ + std::chrono::seconds(50)));
+}
+
 TEST_F(PolicyStoreTest, AnEditOfThePolicyInForceIsAChangeAndNotifiesOnce) {
   store::AccountEvents events(db_.dsn());
   ASSERT_EQ(store_.decide(req(RequestKind::Initial, "0"), now_).status, store::ChargeStatus::Ok);

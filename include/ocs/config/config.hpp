@@ -99,6 +99,11 @@ struct GxConfig {
   /// Send RAR to Gx sessions whose policy changes (top-up, block, plan,
   /// Gy credit, fair usage).
   bool reauth_on_change = true;
+  /// Session audit: an open Gx session with no request for this many
+  /// seconds is sent a RAR that changes nothing. 2001 keeps it, 5002 closes
+  /// it, and a PCEF that cannot be reached for a second audit period closes
+  /// it too (docs/gx.md). 0 = no audit.
+  int audit_after_seconds = 86400;
 };
 
 /// [radius] The RADIUS daemon ocs-radiusd.

@@ -23,6 +23,8 @@ class PgPolicyStore : public PolicyStore {
   PolicyResult decide(const PolicyRequest& req, TimePoint now) override;
   std::optional<PolicyChange> reevaluate(const std::string& session_id, TimePoint now) override;
   std::vector<std::int64_t> subscribers_with_policy_sessions() override;
+  std::vector<SilentPolicySession> silent_policy_sessions(TimePoint seen_before, std::size_t limit) override;
+  bool policy_session_seen(const std::string& session_id, TimePoint now) override;
 
  private:
   ConnectionPool& pool_;

@@ -249,6 +249,14 @@ struct PolicyChange {
   InstalledRules remove;
 };
 
+/// An open Gx session no request has been seen on since `last_seen`.
+struct SilentPolicySession {
+  std::string session_id;
+  std::int64_t subscriber_id = 0;
+  SessionOrigin origin;
+  TimePoint last_seen{};
+};
+
 class PolicyStore {
  public:
   virtual ~PolicyStore() = default;
@@ -266,6 +274,13 @@ class PolicyStore {
   /// Subscribers with an open Gx session (re-checked after notifications
   /// may have been missed).
   virtual std::vector<std::int64_t> subscribers_with_policy_sessions() = 0;
+  /// Open Gx sessions last seen before `seen_before`, the longest silent
+  /// first, at most `limit` (the session audit, gx.audit_after_seconds).
+  virtual std::vector<SilentPolicySession> silent_policy_sessions(TimePoint seen_before, std::size_t limit) = 0;
+  /// The PCEF confirmed the open Gx session `session_id` (it answered a
+  /// RAR): its last_seen becomes `now` (never earlier than it was). False
+  /// when there is no such open session.
+  virtual bool policy_session_seen(const std::string& session_id, TimePoint now) = 0;
 };
 
 // ---------------------------------------------------------------------------

@@ -14,6 +14,12 @@ FrontEnd::FrontEnd(const config::Config& config, store::ConnectionPool& pool, st
     pusher_ = std::make_unique<PolicyPusher>(dict_, store_, sessions, config.gy.peer_answer_timeout_ms, log_);
     reauth.add_sink(*pusher_);
   }
+  if (config.gx.audit_after_seconds > 0) {
+    auditor_ = std::make_unique<SessionAuditor>(dict_, store_, sessions,
+                                                std::chrono::seconds(config.gx.audit_after_seconds),
+                                                config.gy.peer_answer_timeout_ms, log_);
+    reauth.add_sink(*auditor_);
+  }
   if (!config.gy.server_requests_via_relay) routing_.register_for(kAppId);
   disp_when when{};
   when.app = dict_.app;
