@@ -12,8 +12,8 @@
 //                             asked again one period later; a second failure
 //                             in a row closes it ("client: unreachable").
 //
-// So a session whose PCEF is gone is closed after about three audit periods
-// of silence. Runs on the Gy Reauthorizer's listener thread (idle(), at
+// So a session whose PCEF is gone is closed after about two audit periods
+// of silence (one before the first RAR, one between the two). Runs on the Gy Reauthorizer's listener thread (idle(), at
 // most once a minute, or once per audit period when that is shorter); the
 // answers arrive on freeDiameter's threads and are handled at the next
 // idle(). The probes in flight live in memory: after a restart, a silent
