@@ -724,6 +724,8 @@ TEST_F(GxEndToEnd, SilentSessionsAreAuditedByRar) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(closed_as(forgotten, "client: unknown session")) << auditing.log_tail(40);
   EXPECT_TRUE(closed_as(orphan, "client: unreachable")) << auditing.log_tail(40);
+  // Closed at its second failed RAR: asked again once.
+  EXPECT_EQ(occurrences(auditing.log(), orphan + ": no answer, or refused; asking again"), 1u) << auditing.log_tail(40);
   // The PCEF that still has its session keeps it, asked with a RAR that
   // installs, removes and changes nothing; its answer counts as activity.
   EXPECT_EQ(db.query_long("SELECT count(*) FROM charging_sessions WHERE id = '" + kept + "' AND state = 'open' "
