@@ -11,11 +11,12 @@ FrontEnd::FrontEnd(const config::Config& config, store::ConnectionPool& pool, st
       config.gx.workers, config.gx.queue_limit, [this](msg*& m) { handler_.handle(&m); },
       [this](msg*& m) { answer_with(&m, gy::kTooBusy, dict_); });
   if (config.gx.reauth_on_change) {
-    pusher_ = std::make_unique<PolicyPusher>(dict_, store_, sessions, config.gy.peer_answer_timeout_ms, log_);
+    pusher_ = std::make_unique<PolicyPusher>(dict_, store_, sessions, reauth.unknown_sessions(),
+                                             config.gy.peer_answer_timeout_ms, log_);
     reauth.add_sink(*pusher_);
   }
   if (config.gx.audit_after_seconds > 0) {
-    auditor_ = std::make_unique<SessionAuditor>(dict_, store_, sessions,
+    auditor_ = std::make_unique<SessionAuditor>(dict_, store_, sessions, reauth.unknown_sessions(),
                                                 std::chrono::seconds(config.gx.audit_after_seconds),
                                                 config.gy.peer_answer_timeout_ms, log_);
     reauth.add_sink(*auditor_);

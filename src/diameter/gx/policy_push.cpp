@@ -115,14 +115,6 @@ bool PolicyPusher::send_rar(const store::PolicyChange& change) {
 }
 
 void PolicyPusher::idle() {
-  for (const auto& id : unknown_->take()) {
-    try {
-      if (sessions_.close_session(id, "client: unknown session", now()))
-        log_->info("gx session={} closed: its PCEF no longer knows it", id);
-    } catch (const std::exception& e) {
-      log_->error("gx session={}: cannot close: {}", id, e.what());
-    }
-  }
   if (pending_sweep_ && std::chrono::steady_clock::now() >= paused_until_) {
     try {
       start_sweep(pending_sweep_);

@@ -27,10 +27,13 @@ namespace ocs::gx {
 
 class PolicyPusher : public gy::AccountEventSink {
  public:
-  /// `sessions` lists and closes sessions (shared with Gy).
+  /// `sessions` lists sessions (shared with Gy); a session whose PCEF
+  /// answers 5002 goes to `unknown` (Reauthorizer::unknown_sessions), which
+  /// closes it.
   PolicyPusher(const Dict& dict, store::PolicyStore& policies, store::ChargingStore& sessions,
-               int answer_timeout_ms, std::shared_ptr<spdlog::logger> log)
-      : dict_(dict), policies_(policies), sessions_(sessions), timeout_ms_(answer_timeout_ms), log_(std::move(log)) {}
+               std::shared_ptr<gy::SessionIds> unknown, int answer_timeout_ms, std::shared_ptr<spdlog::logger> log)
+      : dict_(dict), policies_(policies), sessions_(sessions), unknown_(std::move(unknown)),
+        timeout_ms_(answer_timeout_ms), log_(std::move(log)) {}
 
   /// At most this long re-deciding sessions of a sweep per idle().
   static constexpr std::chrono::milliseconds kSweepSlice{100};
@@ -39,8 +42,7 @@ class PolicyPusher : public gy::AccountEventSink {
   static constexpr std::chrono::seconds kSweepRetry{1};
 
   void on_event(const store::AccountEvent& e) override;
-  /// Closes the sessions whose PCEF answered a RAR with 5002; starts a
-  /// sweep after configuration edits, and runs a slice of it.
+  /// Starts a sweep after configuration edits, and runs a slice of it.
   void idle() override;
   /// A sweep is under way and not paused.
   bool has_work() const override {
@@ -64,9 +66,9 @@ class PolicyPusher : public gy::AccountEventSink {
   const Dict& dict_;
   store::PolicyStore& policies_;
   store::ChargingStore& sessions_;
+  const std::shared_ptr<gy::SessionIds> unknown_;
   const int timeout_ms_;
   std::shared_ptr<spdlog::logger> log_;
-  std::shared_ptr<gy::UnknownSessions> unknown_ = std::make_shared<gy::UnknownSessions>();
   // Listener thread only.
   /// Why a sweep must start at the next idle() ("config" or "resync" came).
   const char* pending_sweep_ = nullptr;

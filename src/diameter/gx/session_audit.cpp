@@ -13,9 +13,9 @@ TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Cloc
 }  // namespace
 
 SessionAuditor::SessionAuditor(const Dict& dict, store::PolicyStore& policies, store::ChargingStore& sessions,
-                               std::chrono::seconds audit_after, int answer_timeout_ms,
-                               std::shared_ptr<spdlog::logger> log)
-    : dict_(dict), policies_(policies), sessions_(sessions), audit_after_(audit_after),
+                               std::shared_ptr<gy::SessionIds> unknown, std::chrono::seconds audit_after,
+                               int answer_timeout_ms, std::shared_ptr<spdlog::logger> log)
+    : dict_(dict), policies_(policies), sessions_(sessions), unknown_(std::move(unknown)), audit_after_(audit_after),
       every_(std::min(audit_after, std::chrono::seconds(60))), timeout_ms_(answer_timeout_ms), log_(std::move(log)) {
   log_->info("gx audit: sessions silent for {} s are asked whether their PCEF still has them", audit_after_.count());
 }
@@ -41,10 +41,6 @@ void SessionAuditor::handle_answers() {
     } catch (const std::exception& e) {
       log_->error("gx audit session={}: cannot record the answer: {}", id, e.what());
     }
-  }
-  for (const auto& id : answers_->unknown.take()) {
-    probes_.erase(id);
-    close(id, "client: unknown session");
   }
   for (const auto& id : answers_->failed.take()) failed(id, "no answer, or refused");
 }
@@ -75,8 +71,8 @@ void SessionAuditor::probe(const store::SilentPolicySession& s) {
     return;
   }
   msg* m = build_rar(s.origin, s.session_id, Rar{}, dict_);
-  auto on_answer = [answers = answers_, log = log_, sid = s.session_id](std::optional<std::uint32_t> code,
-                                                                       bool timed_out) {
+  auto on_answer = [answers = answers_, unknown = unknown_, log = log_, sid = s.session_id](
+                       std::optional<std::uint32_t> code, bool timed_out) {
     if (timed_out) {
       log->warn("gx audit session={}: no answer in time (PCEF gone?)", sid);
       answers->failed.push(sid);
@@ -84,7 +80,7 @@ void SessionAuditor::probe(const store::SilentPolicySession& s) {
       answers->alive.push(sid);
     } else if (code && *code == 5002) {
       log->warn("gx audit session={}: PCEF answered 5002 UNKNOWN_SESSION_ID", sid);
-      answers->unknown.push(sid);
+      unknown->push(sid);
     } else {
       log->warn("gx audit session={}: answered {}", sid, code ? std::to_string(*code) : "without Result-Code");
       answers->failed.push(sid);
@@ -100,18 +96,14 @@ void SessionAuditor::probe(const store::SilentPolicySession& s) {
 
 void SessionAuditor::failed(const std::string& session_id, const char* why) {
   auto& p = probes_[session_id];
-  if (++p.failures >= kFailuresToClose) {
-    probes_.erase(session_id);
-    close(session_id, "client: unreachable");
+  if (++p.failures < kFailuresToClose) {
+    log_->warn("gx audit session={}: {}; asking again in {} s", session_id, why, audit_after_.count());
     return;
   }
-  log_->warn("gx audit session={}: {}; asking again in {} s", session_id, why, audit_after_.count());
-}
-
-void SessionAuditor::close(const std::string& session_id, const std::string& reason) {
+  probes_.erase(session_id);
   try {
-    if (sessions_.close_session(session_id, reason, now()))
-      log_->warn("gx audit session={} closed: {}", session_id, reason);
+    if (sessions_.close_session(session_id, "client: unreachable", now()))
+      log_->warn("gx audit session={} closed: client: unreachable", session_id);
   } catch (const std::exception& e) {
     log_->error("gx audit session={}: cannot close: {}", session_id, e.what());
   }

@@ -7,14 +7,16 @@
 //
 //   2001                      the session is alive: last_seen = now, and it
 //                             is not asked again for another period;
-//   5002 UNKNOWN_SESSION_ID   closed ("client: unknown session");
+//   5002 UNKNOWN_SESSION_ID   closed ("client: unknown session") by the
+//                             Reauthorizer, as after any RAR;
 //   no answer in time, no route to the PCEF, another code
 //                             asked again one period later; a second failure
 //                             in a row closes it ("client: unreachable").
 //
 // So a session whose PCEF is gone is closed after about two audit periods
-// of silence (one before the first RAR, one between the two). Runs on the Gy Reauthorizer's listener thread (idle(), at
-// most once a minute, or once per audit period when that is shorter); the
+// of silence (one before the first RAR, one between the two). Runs on the
+// Gy Reauthorizer's listener thread (idle(), at most once a minute, or once
+// per audit period when that is shorter); the
 // answers arrive on freeDiameter's threads and are handled at the next
 // idle(). The probes in flight live in memory: after a restart, a silent
 // session is simply asked again.
@@ -36,9 +38,12 @@ namespace ocs::gx {
 
 class SessionAuditor : public gy::AccountEventSink {
  public:
-  /// `audit_after` > 0. `sessions` closes sessions (shared with Gy).
+  /// `audit_after` > 0. `sessions` closes the unreachable (shared with
+  /// Gy); a session whose PCEF answers 5002 goes to `unknown`
+  /// (Reauthorizer::unknown_sessions), which closes it.
   SessionAuditor(const Dict& dict, store::PolicyStore& policies, store::ChargingStore& sessions,
-                 std::chrono::seconds audit_after, int answer_timeout_ms, std::shared_ptr<spdlog::logger> log);
+                 std::shared_ptr<gy::SessionIds> unknown, std::chrono::seconds audit_after, int answer_timeout_ms,
+                 std::shared_ptr<spdlog::logger> log);
 
   /// Most silent sessions asked per audit run.
   static constexpr std::size_t kBatch = 1000;
@@ -54,20 +59,21 @@ class SessionAuditor : public gy::AccountEventSink {
     std::chrono::steady_clock::time_point sent;
     int failures = 0;
   };
-  /// Thread-safe lists the answer callbacks fill, one per outcome.
+  /// What the answer callbacks report back to the listener thread.
   struct Answers {
-    gy::UnknownSessions alive, unknown, failed;
+    gy::SessionIds alive, failed;
   };
 
   void handle_answers();
   void audit();
   void probe(const store::SilentPolicySession& s);
+  /// A probe failed; the second failure in a row closes the session.
   void failed(const std::string& session_id, const char* why);
-  void close(const std::string& session_id, const std::string& reason);
 
   const Dict& dict_;
   store::PolicyStore& policies_;
   store::ChargingStore& sessions_;
+  const std::shared_ptr<gy::SessionIds> unknown_;
   const std::chrono::seconds audit_after_;
   const std::chrono::seconds every_;
   const int timeout_ms_;

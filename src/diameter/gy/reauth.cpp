@@ -59,7 +59,8 @@ void Reauthorizer::close_unknown_sessions() {
     try {
       const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
       if (auto closed = store_.close_session(id, "client: unknown session", now))
-        log_->info("gy session={} closed: its client no longer knows it; {} released", id, closed->released);
+        log_->info("session={} closed: its client answered 5002 UNKNOWN_SESSION_ID; {} released", id,
+                   closed->released);
     } catch (const std::exception& e) {
       log_->error("gy session={}: cannot close: {} (supervision will)", id, e.what());
     }

@@ -22,10 +22,11 @@
 
 namespace ocs::gy {
 
-/// Sessions whose client answered RAR/ASR with 5002, to be closed by the
-/// listener thread (never on freeDiameter's dispatch thread). Shared with
-/// the answer callbacks, which may outlive the Reauthorizer at shutdown.
-class UnknownSessions {
+/// Session ids that answer callbacks (on freeDiameter's threads) hand to
+/// the listener thread, which acts on them: never database work on a
+/// freeDiameter thread. Shared with the callbacks, which may outlive their
+/// owner at shutdown.
+class SessionIds {
  public:
   void push(std::string session_id) {
     std::lock_guard g(mu_);
@@ -72,6 +73,11 @@ class Reauthorizer {
   /// Acts on one account event (public for the listener thread and tests).
   void on_event(const store::AccountEvent& e);
 
+  /// Sessions whose client answered a RAR or ASR with 5002: the listener
+  /// closes them ("client: unknown session") after each wait. The Gx
+  /// front-end's RARs (policy changes, the session audit) push theirs here.
+  std::shared_ptr<SessionIds> unknown_sessions() const { return unknown_; }
+
  private:
   void run();
   void close_unknown_sessions();
@@ -87,7 +93,7 @@ class Reauthorizer {
   store::ChargingStore& store_;
   std::shared_ptr<spdlog::logger> log_;
   diameter::DestinationHostRouting routing_;
-  std::shared_ptr<UnknownSessions> unknown_ = std::make_shared<UnknownSessions>();
+  std::shared_ptr<SessionIds> unknown_ = std::make_shared<SessionIds>();
   std::vector<AccountEventSink*> sinks_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
