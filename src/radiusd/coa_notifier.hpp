@@ -38,8 +38,8 @@ namespace ocs::radiusd {
 
 /// How plan_coa sees a stored session: nullopt when it cannot be named to
 /// its NAS (a provisional "<nas>/auth/<hex>" session without
-/// Acct-Session-Id, no User-Name, or a NAS that is not IPv4: NAS-IP-Address
-/// is IPv4 only).
+/// Acct-Session-Id, no User-Name, or a NAS address that does not parse). A
+/// NAS at an IPv6 address is named by NAS-IPv6-Address.
 std::optional<radius::CoaSession> coa_session_of(const store::CoaSessionInfo& s);
 
 class CoaNotifier {

@@ -575,7 +575,7 @@ TEST_F(AdminStoreTest, SupervisorPurgesOldAnswersAFewTransactionsATick) {
   PgChargingStore charging(charging_pool);
   config::DatabaseConfig database;
   database.answer_retention_days = 7;
-  Supervisor::Retention retention = answer_retention(database, store_);
+  AnswerRetention retention = answer_retention(database, store_);
   EXPECT_EQ(retention.keep, std::chrono::hours(24 * 7));
   std::mutex mu;
   std::vector<std::int64_t> calls;  // rows purged per transaction; -1: failed

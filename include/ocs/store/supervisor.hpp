@@ -4,7 +4,7 @@
 // processes supervising the same database are safe (each expiry re-checks
 // the session under the account lock).
 //
-// With a Retention, the same thread also purges the stored answers older
+// With an AnswerRetention, the same thread also purges the stored answers older
 // than `keep` (AdminStore::purge_answers_once, invariant 6 of
 // docs/data-model.md): a pass every `every`, at most `chunks_per_tick`
 // transactions of `chunk` answers per tick, so that a backlog (the first
@@ -44,11 +44,9 @@ struct AnswerRetention {
 
 class Supervisor {
  public:
-  using Retention = AnswerRetention;
-
   /// `name` starts each log line ("gy", "radius").
   Supervisor(ChargingStore& store, std::chrono::milliseconds every, std::shared_ptr<spdlog::logger> log,
-             std::string name, Retention retention = {})
+             std::string name, AnswerRetention retention = {})
       : store_(store), every_(every), log_(std::move(log)), name_(std::move(name)),
         retention_(std::move(retention)) {
     if (retention_.keep.count() > 0 && retention_.purge_once)
@@ -123,7 +121,7 @@ class Supervisor {
   const std::chrono::milliseconds every_;
   std::shared_ptr<spdlog::logger> log_;
   const std::string name_;
-  const Retention retention_;
+  const AnswerRetention retention_;
   // The supervision thread only.
   bool purging_ = false;
   Clock::time_point next_purge_{};
@@ -136,7 +134,7 @@ class Supervisor {
   std::thread thread_;
 };
 
-/// The Retention `database.answer_retention_days` asks for, purging through
+/// The AnswerRetention `database.answer_retention_days` asks for, purging through
 /// `admin` (which must outlive the supervisor).
 inline AnswerRetention answer_retention(const config::DatabaseConfig& database, AdminStore& admin) {
   AnswerRetention r;
