@@ -612,14 +612,7 @@ TEST_F(GxEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   subscriber("forgot", "491720000080", 1000);
   const std::string sid = peer_->new_session_id("forgot");
   ASSERT_EQ(initial(sid, "491720000080").result_code(), 2001u);
-  peer_->on_request([&](const Message& m) {
-    Message a;
-    a.add(*m.find(code::SessionId))
-        .add(Avp::u32(code::ResultCode, m.find(code::SessionId)->as_str() == sid ? 5002u : 2001u))
-        .add(Avp::str(code::OriginHost, "pcef.localdomain"))
-        .add(Avp::str(code::OriginRealm, "localdomain"));
-    return a;
-  });
+  peer_->forget_session(sid);
   db_->exec("UPDATE subscribers SET status = 'blocked' WHERE external_id = 'forgot'");
   const std::string closed = "SELECT count(*) FROM charging_sessions WHERE id = '" + sid +
                              "' AND state = 'closed' AND close_reason = 'client: unknown session'";
@@ -697,14 +690,7 @@ TEST_F(GxEndToEnd, SilentSessionsAreAuditedByRar) {
   auto pcef = connect("pcef-audit.localdomain");
   const std::string kept = pcef->new_session_id("kept");
   const std::string forgotten = pcef->new_session_id("forgotten");
-  pcef->on_request([&](const Message& m) {
-    Message a;
-    a.add(*m.find(code::SessionId))
-        .add(Avp::u32(code::ResultCode, m.find(code::SessionId)->as_str() == forgotten ? 5002u : 2001u))
-        .add(Avp::str(code::OriginHost, "pcef-audit.localdomain"))
-        .add(Avp::str(code::OriginRealm, "localdomain"));
-    return a;
-  });
+  pcef->forget_session(forgotten);
   open(*pcef, kept, "491720000090");
   open(*pcef, forgotten, "491720000091");
   std::string orphan;

@@ -366,14 +366,7 @@ TEST_F(GyEndToEnd, RarAnsweredUnknownSessionClosesIt) {
   const std::string sid = peer_->new_session_id("forgot");
   ASSERT_EQ(send(initial(sid, "491710000018", {gy::mscc(kData)})).result_code(), 2001u);  // hotlined
   // This client has lost the session: it answers the RAR with 5002.
-  peer_->on_request([&](const Message& m) {
-    Message a;
-    a.add(*m.find(code::SessionId))
-        .add(Avp::u32(code::ResultCode, m.find(code::SessionId)->as_str() == sid ? 5002u : 2001u))
-        .add(Avp::str(code::OriginHost, "pgw.localdomain"))
-        .add(Avp::str(code::OriginRealm, "localdomain"));
-    return a;
-  });
+  peer_->forget_session(sid);
   db_->exec("UPDATE accounts SET balance = balance + 100 WHERE subscriber_id = "
             "(SELECT id FROM subscribers WHERE external_id = 'forgot');"
             "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "

@@ -171,6 +171,11 @@ void Peer::on_request(RequestHandler h) {
   handler_ = std::move(h);
 }
 
+void Peer::forget_session(std::string session_id) {
+  std::lock_guard g(mu_);
+  forgotten_.insert(std::move(session_id));
+}
+
 std::vector<Message> Peer::received_requests() const {
   std::lock_guard g(mu_);
   return requests_;
@@ -240,10 +245,13 @@ void Peer::reader() {
         if (m.code == code::DWR) ++watchdogs_;
       } else {
         RequestHandler h;
+        bool forgotten = false;
         {
           std::lock_guard g(mu_);
           requests_.push_back(m);
           h = handler_;
+          const Avp* sid = m.find(code::SessionId);
+          forgotten = sid && forgotten_.contains(sid->as_str());
         }
         cv_.notify_all();
         if (h) {
@@ -251,7 +259,7 @@ void Peer::reader() {
         } else {
           ans.code = m.code;
           if (const Avp* sid = m.find(code::SessionId)) ans.add(*sid);
-          ans.add(Avp::u32(code::ResultCode, 2001))
+          ans.add(Avp::u32(code::ResultCode, forgotten ? 5002 : 2001))
               .add(Avp::str(code::OriginHost, cfg_.origin_host))
               .add(Avp::str(code::OriginRealm, cfg_.origin_realm));
           if (const Avp* app = m.find(code::AuthApplicationId)) ans.add(*app);

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,6 +62,10 @@ class Peer {
   void send_raw(const std::vector<std::uint8_t>& bytes);
 
   void on_request(RequestHandler h);
+  /// Without a handler, requests are answered 2001; after this, those of
+  /// `session_id` are answered 5002 DIAMETER_UNKNOWN_SESSION_ID (a client
+  /// that lost the session).
+  void forget_session(std::string session_id);
   /// Requests the server sent us, in arrival order.
   std::vector<Message> received_requests() const;
   /// Waits until at least `n` server requests arrived.
@@ -94,6 +99,7 @@ class Peer {
   std::map<std::uint32_t, AnswerCallback> pending_;
   std::vector<Message> requests_;
   RequestHandler handler_;
+  std::set<std::string> forgotten_;  // answered 5002 without a handler
 };
 
 }  // namespace ocs::dia
