@@ -1,4 +1,4 @@
--- Demo data for a fresh OCS database (schema version 19).
+-- Demo data for a fresh OCS database (schema version 20).
 --
 -- Load it once into an empty, migrated database:
 --   psql -v ON_ERROR_STOP=1 --single-transaction -d "$DSN" -f sql/demo/demo_data.sql
@@ -11,8 +11,8 @@
 
 DO $$
 BEGIN
-  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 19 THEN
-    RAISE EXCEPTION 'demo data needs schema version 19';
+  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 20 THEN
+    RAISE EXCEPTION 'demo data needs schema version 20';
   END IF;
   IF EXISTS (SELECT 1 FROM subscribers)
      OR EXISTS (SELECT 1 FROM policies WHERE name IN ('demo', 'hotline'))

@@ -5,6 +5,8 @@
 #include <limits>
 #include <string_view>
 
+#include "ocs/common/digest.hpp"
+
 namespace ocs {
 
 const char* to_string(PolicyState s) {
@@ -149,18 +151,6 @@ class Canonical {
   std::string text_;
 };
 
-/// 64-bit FNV-1a: a change detector, not a defence against forgery.
-std::string fnv1a_hex(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = kHex[h & 15];
-  return out;
-}
 }  // namespace
 
 std::string enforcement_digest(const PolicyDecision& d) {

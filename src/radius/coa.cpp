@@ -48,6 +48,8 @@ std::string_view to_string(CoaEvent e) {
       return "block";
     case CoaEvent::Exhausted:
       return "exhausted";
+    case CoaEvent::RateChanged:
+      return "rate-changed";
   }
   return "?";
 }
@@ -70,6 +72,12 @@ CoaAction plan_coa(const CoaSession& s, CoaEvent event, const CoaPolicy& policy)
       if (is_hotspot(s.vendor)) return disconnect(s, "lift-hotline-by-reconnect");
       if (policy.normal_filter_id.empty()) return disconnect(s, "lift-hotline-by-reconnect");
       return coa_filter(s, policy.normal_filter_id, "lift-hotline");
+    case CoaEvent::RateChanged: {
+      if (policy.rate_limits.empty()) return {};
+      CoaAction a{CoaAction::Kind::Coa, identified(code::CoaRequest, s), "rate-limits"};
+      a.request.attributes.insert(a.request.attributes.end(), policy.rate_limits.begin(), policy.rate_limits.end());
+      return a;
+    }
   }
   return {};
 }

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <limits>
 
+#include "ocs/common/digest.hpp"
+
 namespace ocs::radius {
 
 namespace {
@@ -333,6 +335,61 @@ std::vector<Attribute> authorization_attributes(const Authorization& a) {
   }
   if (!a.class_value.empty()) out.push_back(string_attribute(attr::Class, a.class_value));
   return out;
+}
+
+// --- rate limits alone (CoA after a policy edit) ------------------------------------
+
+bool is_rate_limit_attribute(const Attribute& a) {
+  switch (a.vendor) {
+    case vendor_id::Mikrotik: return a.type == 8;
+    case vendor_id::Chillispot: return a.type == 4 || a.type == 5;
+    case vendor_id::Wispr: return a.type == 7 || a.type == 8;
+    case vendor_id::Cisco: {
+      if (a.type != 1) return false;
+      const std::string s = as_string(a);
+      const std::size_t eq = s.find('=');
+      return eq != std::string::npos && trim(std::string_view(s).substr(0, eq)) == "lcp:interface-config" &&
+             trim(std::string_view(s).substr(eq + 1)).starts_with("rate-limit");
+    }
+    default: return false;
+  }
+}
+
+std::vector<Attribute> rate_limit_attributes(const Authorization& a, const std::vector<std::string>& response_lines,
+                                             TemplateVars vars, const Dictionary& dict) {
+  Authorization rates;
+  rates.vendor = a.vendor;
+  rates.rate_up_kbps = a.rate_up_kbps;
+  rates.rate_down_kbps = a.rate_down_kbps;
+  rates.rate_scaling_percent = a.rate_scaling_percent;
+  Packet scratch{code::AccessAccept, 0, {}, authorization_attributes(rates)};
+  (void)apply_response_lines(scratch, response_lines, vars, dict);
+  std::vector<Attribute> out;
+  for (auto& attribute : scratch.attributes)
+    if (is_rate_limit_attribute(attribute)) out.push_back(std::move(attribute));
+  return out;
+}
+
+std::vector<Attribute> unlimited_rate_attributes(NasVendor vendor) {
+  switch (vendor) {
+    case NasVendor::Mikrotik: return {string_attribute(8, "0/0", vendor_id::Mikrotik)};
+    case NasVendor::Chillispot:
+      return {integer_attribute(4, 0, vendor_id::Chillispot), integer_attribute(5, 0, vendor_id::Chillispot)};
+    case NasVendor::Wispr: return {integer_attribute(7, 0, vendor_id::Wispr), integer_attribute(8, 0, vendor_id::Wispr)};
+    case NasVendor::Cisco:
+    case NasVendor::Generic: break;
+  }
+  return {};
+}
+
+std::string rate_limit_digest(const std::vector<Attribute>& attributes) {
+  if (attributes.empty()) return "";
+  std::string canonical;
+  for (const auto& a : attributes) {
+    canonical += std::to_string(a.vendor) + ':' + std::to_string(a.type) + ':' + std::to_string(a.value.size()) + ':';
+    canonical.append(a.value.begin(), a.value.end());
+  }
+  return fnv1a_hex(canonical);
 }
 
 // --- Cisco-AVPair -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <chrono>
+#include <map>
 
 namespace ocs::radiusd {
 
@@ -91,6 +92,11 @@ void CoaNotifier::run() {
                       ex.what());
         }
       }
+      try {
+        record_acknowledged_rates();
+      } catch (const std::exception& ex) {
+        log_->error("radius.coa.record_failed error=\"{}\"; retrying", ex.what());
+      }
     } catch (const std::exception& e) {
       log_->error("radius.coa.listen_failed error=\"{}\"; retrying", e.what());
       events.reset();
@@ -105,6 +111,15 @@ void CoaNotifier::on_event(const store::AccountEvent& e) {
     const auto waiting = charging_.subscribers_awaiting_credit("radius");
     log_->warn("radius.coa.resync subscribers_awaiting_credit={}", waiting.size());
     for (auto id : waiting) on_event(store::AccountEvent{id, "credit", ""});
+    check_rates(store_.rate_limited_sessions(), "resync");
+    return;
+  }
+  if (e.event == "config") {
+    check_rates(store_.rate_limited_sessions(), "configuration changed");
+    return;
+  }
+  if (e.event == "plan") {
+    check_rates(store_.coa_sessions(e.subscriber_id), "plan changed");
     return;
   }
   const bool credit = e.event == "credit";
@@ -124,7 +139,68 @@ void CoaNotifier::exhausted(const std::string& sid, std::int64_t subscriber_id, 
     if (s.session_id == sid) send(s, radius::CoaEvent::Exhausted, policy);
 }
 
-void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy) {
+void CoaNotifier::check_rates(const std::vector<store::CoaSessionInfo>& sessions, std::string_view why) {
+  const auto started = std::chrono::steady_clock::now();
+  // One lookup per user and NAS vendor, however many sessions they have.
+  std::map<std::pair<std::string, std::string>, std::optional<store::RadiusUser>> users;
+  std::size_t checked = 0;
+  std::size_t sent = 0;
+  for (const auto& s : sessions) {
+    if (!s.rate_digest || s.credit_exhausted) continue;  // nothing recorded; hotlined: see the top-up
+    {
+      std::lock_guard lock(rate_coas_->mutex);
+      if (rate_coas_->in_flight.contains(s.session_id)) continue;  // its answer is awaited
+    }
+    ++checked;
+    const std::pair key{s.user_name, s.nas.vendor};
+    auto it = users.find(key);
+    if (it == users.end()) it = users.emplace(key, store_.find_user(s.user_name, s.nas.vendor)).first;
+    const auto& user = it->second;
+    // Another subscriber's name now, or blocked (the Disconnect's business).
+    if (!user || user->subscriber_id != s.subscriber_id || user->status != SubscriberStatus::Active) continue;
+    const auto vendor = radius::nas_vendor_from_string(s.nas.vendor).value_or(radius::NasVendor::Generic);
+    auto limits = service_.rate_limits(*user, vendor, s.user_name);
+    const std::string digest = radius::rate_limit_digest(limits);
+    if (digest == *s.rate_digest) continue;
+    radius::CoaPolicy policy;
+    policy.rate_limits = limits.empty() ? radius::unlimited_rate_attributes(vendor) : std::move(limits);
+    if (policy.rate_limits.empty()) {
+      // A Cisco NAS has no value that lifts a limit: it keeps the old one
+      // until the user logs in again.
+      log_->warn("radius.coa.skipped session={} event=rate-changed reason=no_attribute_lifts_the_limit vendor={}",
+                 s.session_id, s.nas.vendor);
+      store_.record_rate_digest(s.session_id, digest);
+      continue;
+    }
+    send(s, radius::CoaEvent::RateChanged, policy, digest);
+    ++sent;
+  }
+  log_->info("radius.coa.rates why=\"{}\" sessions={} checked={} sent={} took={}ms", why, sessions.size(), checked,
+             sent,
+             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+}
+
+void CoaNotifier::record_acknowledged_rates() {
+  std::vector<std::pair<std::string, std::string>> acked;
+  {
+    std::lock_guard lock(rate_coas_->mutex);
+    acked.swap(rate_coas_->acked);
+  }
+  for (std::size_t i = 0; i < acked.size(); ++i) {
+    try {
+      if (!store_.record_rate_digest(acked[i].first, acked[i].second))
+        log_->info("radius.coa.rates session={} closed before its rate limits were recorded", acked[i].first);
+    } catch (...) {
+      std::lock_guard lock(rate_coas_->mutex);
+      rate_coas_->acked.insert(rate_coas_->acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(i),
+                               acked.end());
+      throw;
+    }
+  }
+}
+
+void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy,
+                       std::optional<std::string> digest) {
   const auto session = coa_session_of(s);
   if (!session) {
     log_->warn("radius.coa.skipped session={} event={} reason=cannot_identify", s.session_id, to_string(event));
@@ -143,9 +219,18 @@ void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, c
       s.nas.secret};
   log_->info("radius.coa.send session={} nas={} event={} request={} reason={}", s.session_id, s.nas.name,
              to_string(event), kind, action.reason);
+  if (digest) {
+    std::lock_guard lock(rate_coas_->mutex);
+    rate_coas_->in_flight.insert(s.session_id);
+  }
   client_.send(std::move(target), std::move(action.request),
-               [log = log_, sid = s.session_id, nas = s.nas.name, kind, reason = action.reason](
-                   const radius::CoaResult& r) {
+               [log = log_, sid = s.session_id, nas = s.nas.name, kind, reason = action.reason,
+                digest = std::move(digest), rates = rate_coas_](const radius::CoaResult& r) {
+                 if (digest) {
+                   std::lock_guard lock(rates->mutex);
+                   rates->in_flight.erase(sid);
+                   if (r.outcome == radius::CoaOutcome::Ack) rates->acked.emplace_back(sid, *digest);
+                 }
                  switch (r.outcome) {
                    case radius::CoaOutcome::Ack:
                      log->info("radius.coa.ack session={} nas={} request={} reason={} attempts={}", sid, nas, kind,

@@ -11,7 +11,12 @@
 //     without credit): Disconnect, or a CoA to the hotline when the RADIUS
 //     policy hotlines (radius_on_no_credit) and names a filter or portal;
 //   resync (LISTEN reconnected): re-check every subscriber whose RADIUS
-//     session waits for credit.
+//     session waits for credit, and every session's rate limits (below);
+//   plan (a subscriber's plan or policy changed), config (an operator edited
+//     plans, policies or RADIUS templates): compute each open session's rate
+//     limits again (Service::rate_limits) and send a CoA with them to those
+//     whose recorded digest differs; an ACK records the new digest, so a
+//     NAK or a timeout is tried again at the next such event.
 //
 // The session is not closed on Disconnect-ACK: the NAS's Accounting-Stop
 // closes it and reports the final usage (supervision closes it otherwise).
@@ -20,9 +25,14 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -63,9 +73,28 @@ class CoaNotifier {
   /// Throws StoreError when the database cannot be used.
   void exhausted(const std::string& sid, std::int64_t subscriber_id, const radius::CoaPolicy& policy);
 
+  /// Records the digests of the rate-limit CoAs acknowledged since the last
+  /// call (the LISTEN thread calls it; CoA answers arrive on the sender's
+  /// thread). Throws StoreError when the database cannot be used; what was
+  /// not recorded is kept for the next call.
+  void record_acknowledged_rates();
+
  private:
+  /// Rate-limit CoAs in flight and acknowledged, shared with the sender's
+  /// callbacks.
+  struct RateCoas {
+    std::mutex mutex;
+    std::set<std::string> in_flight;                         // session ids
+    std::vector<std::pair<std::string, std::string>> acked;  // session id, digest
+  };
+
   void run();
-  void send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy);
+  /// Sends what plan_coa says. With `digest`, an ACK queues it for
+  /// record_acknowledged_rates().
+  void send(const store::CoaSessionInfo& s, radius::CoaEvent event, const radius::CoaPolicy& policy,
+            std::optional<std::string> digest = std::nullopt);
+  /// The rate-limit CoAs of `sessions` (see above); logs one line.
+  void check_rates(const std::vector<store::CoaSessionInfo>& sessions, std::string_view why);
 
   const config::RadiusConfig& config_;
   const std::string dsn_;
@@ -75,6 +104,7 @@ class CoaNotifier {
   radius::CoaClient& client_;
   std::shared_ptr<spdlog::logger> log_;
   radius::CoaPolicy policy_;
+  std::shared_ptr<RateCoas> rate_coas_ = std::make_shared<RateCoas>();
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

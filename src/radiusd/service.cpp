@@ -40,6 +40,18 @@ std::optional<std::string> text_attribute(const Packet& request, std::uint8_t ty
   return v;
 }
 
+/// The template variables of a user's policy (rates in kbit/s after
+/// scaling); `hotlining` is the caller's to add.
+radius::TemplateVars template_vars(const store::RadiusUser& user, const std::string& user_name) {
+  const store::RadiusPolicy& p = user.policy;
+  radius::TemplateVars vars{{"type", user.account_type}, {"name", p.name}, {"user", user_name}};
+  if (p.rate_limit_up_kbps)
+    vars["rate_up"] = std::to_string(radius::scale_rate(*p.rate_limit_up_kbps, p.rate_limit_scaling_percent));
+  if (p.rate_limit_down_kbps)
+    vars["rate_down"] = std::to_string(radius::scale_rate(*p.rate_limit_down_kbps, p.rate_limit_scaling_percent));
+  return vars;
+}
+
 Packet reply_to(const Packet& request, std::uint8_t code) {
   Packet p;
   p.code = code;
@@ -182,6 +194,12 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
                               config_.rating_group);
     req.credit.rating_groups.front().wants_grant = true;
     req.identities.push_back(store::Identity{store::IdentityKind::Username, *user_name});
+    // What this Accept's rate limits are ("" for none), so that a later
+    // change of the policy can be sent by CoA (CoaNotifier); committed with
+    // the session. A generic NAS is given no rate limits.
+    if (nas.vendor != radius::NasVendor::Generic)
+      req.origin.client.emplace_back("rate_digest",
+                                     radius::rate_limit_digest(rate_limits(*user, nas.vendor, *user_name)));
     const store::ChargeResult r = charging_.charge(req, now_());
     if (r.status != store::ChargeStatus::Ok) {
       log_->info("radius.auth.reject nas={} user={} reason={}", nas.name, *user_name, store::to_string(r.status));
@@ -217,10 +235,8 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   }
   if (!sid.empty()) a.class_value = "ocs:" + sid;
 
-  TemplateVars vars{{"type", user->account_type}, {"name", policy.name}, {"user", *user_name}};
+  TemplateVars vars = template_vars(*user, *user_name);
   if (a.hotlining) vars["hotlining"] = "1";
-  if (a.rate_up_kbps) vars["rate_up"] = std::to_string(scale_rate(*a.rate_up_kbps, a.rate_scaling_percent));
-  if (a.rate_down_kbps) vars["rate_down"] = std::to_string(scale_rate(*a.rate_down_kbps, a.rate_scaling_percent));
 
   std::vector<std::string> response_lines;
   bool pool_from_mask = false;
@@ -246,6 +262,20 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   log_->info("radius.auth.accept nas={} user={} session={} hotlining={} quota_octets={} quota_seconds={}", nas.name,
              *user_name, sid, a.hotlining, a.quota_octets.value_or(0), a.quota_seconds.value_or(0));
   return reply;
+}
+
+std::vector<radius::Attribute> Service::rate_limits(const store::RadiusUser& user, radius::NasVendor vendor,
+                                                    const std::string& user_name) const {
+  const store::RadiusPolicy& policy = user.policy;
+  radius::Authorization a;
+  a.vendor = vendor;
+  a.rate_up_kbps = policy.rate_limit_up_kbps;
+  a.rate_down_kbps = policy.rate_limit_down_kbps;
+  a.rate_scaling_percent = policy.rate_limit_scaling_percent;
+  std::vector<std::string> lines;
+  for (const auto& t : user.templates)
+    if (t.kind == "radius_response") lines.push_back(t.line);
+  return radius::rate_limit_attributes(a, lines, template_vars(user, user_name), dict_);
 }
 
 std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas, const store::RadiusUser& user) {

@@ -72,6 +72,15 @@ class Service {
   /// Set before the server runs.
   void set_on_exhausted(OnExhausted f) { on_exhausted_ = std::move(f); }
 
+  /// The rate-limit attributes an Access-Accept would give `user` on a NAS
+  /// of `vendor` now: the policy's rates (scaled) in the vendor's dialect,
+  /// with the policy's radius_response lines applied (a template may
+  /// override them). Their rate_limit_digest is recorded in the session's
+  /// client_info ("rate_digest") when an Access-Request opens it, and
+  /// CoaNotifier compares it after a plan or policy change.
+  std::vector<radius::Attribute> rate_limits(const store::RadiusUser& user, radius::NasVendor vendor,
+                                             const std::string& user_name) const;
+
  private:
   std::optional<radius::Packet> access(const radius::Packet& request, const Nas& nas);
   std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,

@@ -178,38 +178,67 @@ std::vector<std::string> PgRadiusStore::open_sessions_of_nas(const std::string& 
   });
 }
 
-std::vector<CoaSessionInfo> PgRadiusStore::coa_sessions(std::int64_t subscriber_id) {
+std::vector<CoaSessionInfo> PgRadiusStore::sessions_where(const char* where,
+                                                          std::optional<std::int64_t> subscriber_id) {
+  const std::string sql =
+      std::string("SELECT s.id, s.subscriber_id, s.credit_state, s.client_info ->> 'acct_session_id', "
+                  "coalesce(s.client_info ->> 'user_name', (SELECT i.value FROM subscriber_identities i "
+                  "  WHERE i.subscriber_id = s.subscriber_id AND i.kind = 'username' ORDER BY i.id LIMIT 1)), "
+                  "s.client_info ->> 'framed_ip', s.client_info ->> 'rate_digest', "
+                  "n.name, host(n.address), n.secret, n.vendor, n.coa_port "
+                  "FROM charging_sessions s JOIN nas_clients n ON host(n.address) = s.nas_address "
+                  "WHERE s.protocol = 'radius' AND s.state = 'open' AND ") +
+      where + " ORDER BY s.created_at, s.id";
   return guarded([&] {
     std::vector<CoaSessionInfo> out;
     run_transaction(pool_, [&](pqxx::connection& c) {
       out.clear();
       pqxx::read_transaction tx(c);
-      for (const auto& r : tx.exec_params(
-               "SELECT s.id, s.credit_state, s.client_info ->> 'acct_session_id', "
-               "coalesce(s.client_info ->> 'user_name', (SELECT i.value FROM subscriber_identities i "
-               "  WHERE i.subscriber_id = s.subscriber_id AND i.kind = 'username' ORDER BY i.id LIMIT 1)), "
-               "s.client_info ->> 'framed_ip', n.name, host(n.address), n.secret, n.vendor, n.coa_port "
-               "FROM charging_sessions s JOIN nas_clients n ON host(n.address) = s.nas_address "
-               "WHERE s.subscriber_id = $1 AND s.protocol = 'radius' AND s.state = 'open' "
-               "ORDER BY s.created_at, s.id",
-               subscriber_id)) {
+      const pqxx::result rows = subscriber_id ? tx.exec_params(sql, *subscriber_id) : tx.exec(sql);
+      for (const auto& r : rows) {
         CoaSessionInfo info;
         info.session_id = r[0].as<std::string>();
-        info.subscriber_id = subscriber_id;
-        info.credit_exhausted = r[1].as<std::string>() == "exhausted";
-        info.acct_session_id = r[2].as<std::string>("");
-        info.user_name = r[3].as<std::string>("");
-        info.framed_ip = opt<std::string>(r[4]);
-        info.nas.name = r[5].as<std::string>();
-        info.nas.address = r[6].as<std::string>();
-        info.nas.secret = r[7].as<std::string>();
-        info.nas.vendor = r[8].as<std::string>();
-        info.nas.coa_port = r[9].as<int>();
+        info.subscriber_id = r[1].as<std::int64_t>();
+        info.credit_exhausted = r[2].as<std::string>() == "exhausted";
+        info.acct_session_id = r[3].as<std::string>("");
+        info.user_name = r[4].as<std::string>("");
+        info.framed_ip = opt<std::string>(r[5]);
+        info.rate_digest = opt<std::string>(r[6]);
+        info.nas.name = r[7].as<std::string>();
+        info.nas.address = r[8].as<std::string>();
+        info.nas.secret = r[9].as<std::string>();
+        info.nas.vendor = r[10].as<std::string>();
+        info.nas.coa_port = r[11].as<int>();
         out.push_back(std::move(info));
       }
       tx.commit();
     });
     return out;
+  });
+}
+
+std::vector<CoaSessionInfo> PgRadiusStore::coa_sessions(std::int64_t subscriber_id) {
+  return sessions_where("s.subscriber_id = $1", subscriber_id);
+}
+
+std::vector<CoaSessionInfo> PgRadiusStore::rate_limited_sessions() {
+  // No index of its own: it filters the open sessions, once per plan or
+  // policy edit.
+  return sessions_where("s.client_info ? 'rate_digest' AND s.credit_state <> 'exhausted'", std::nullopt);
+}
+
+bool PgRadiusStore::record_rate_digest(const std::string& session_id, const std::string& digest) {
+  return guarded([&] {
+    bool updated = false;
+    run_transaction(pool_, [&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      updated = tx.exec_params("UPDATE charging_sessions SET client_info = client_info || jsonb_build_object("
+                               "'rate_digest', $2::text) WHERE id = $1 AND state = 'open' AND protocol = 'radius'",
+                               session_id, digest)
+                    .affected_rows() == 1;
+      tx.commit();
+    });
+    return updated;
   });
 }
 

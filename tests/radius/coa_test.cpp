@@ -63,6 +63,21 @@ TEST(PlanCoa, ANasAtAnIpv6AddressIsNamedByNasIpv6Address) {
   }
 }
 
+TEST(PlanCoa, RateChangedSendsTheRateLimitsInACoa) {
+  CoaPolicy policy;
+  EXPECT_EQ(plan_coa(session(NasVendor::Mikrotik), CoaEvent::RateChanged, policy).kind, CoaAction::Kind::None);
+  policy.rate_limits = unlimited_rate_attributes(NasVendor::Mikrotik);
+  const CoaAction a = plan_coa(session(NasVendor::Mikrotik), CoaEvent::RateChanged, policy);
+  EXPECT_EQ(a.kind, CoaAction::Kind::Coa);
+  EXPECT_EQ(a.request.code, code::CoaRequest);
+  EXPECT_EQ(a.reason, "rate-limits");
+  ASSERT_NE(a.request.find(8, vendor_id::Mikrotik), nullptr);
+  EXPECT_EQ(as_string(*a.request.find(8, vendor_id::Mikrotik)), "0/0");
+  EXPECT_EQ(a.request.find(kFilterId), nullptr);
+  expect_identified(a.request, true);
+  EXPECT_EQ(to_string(CoaEvent::RateChanged), "rate-changed");
+}
+
 TEST(PlanCoa, ExhaustedWithDisconnectPolicy) {
   const CoaAction a = plan_coa(session(NasVendor::Mikrotik), CoaEvent::Exhausted, CoaPolicy{});
   EXPECT_EQ(a.kind, CoaAction::Kind::Disconnect);

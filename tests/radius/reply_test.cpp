@@ -245,6 +245,55 @@ TEST_F(DialectTest, TableOfVendors) {
   }
 }
 
+TEST_F(ResponseLinesTest, RateLimitAttributesAreThePolicysAfterTheTemplates) {
+  Authorization a;
+  a.vendor = NasVendor::Mikrotik;
+  a.rate_up_kbps = 2000;
+  a.rate_down_kbps = 8000;
+  a.rate_scaling_percent = 50;
+  a.quota_octets = 1000;  // not a rate: left out
+  a.acct_interim_interval = 60;
+  const TemplateVars vars{{"rate_up", "1000"}, {"rate_down", "4000"}};
+  // The policy's own dialect, without templates.
+  EXPECT_EQ(formatted(Packet{0, 0, {}, rate_limit_attributes(a, {}, vars, dict)}),
+            std::vector<std::string>{"Mikrotik-Rate-Limit = \"1000k/4000k\""});
+  // A template that rewrites the rate with bursts wins; other lines are not rates.
+  const std::vector<std::string> lines = {"Mikrotik-Rate-Limit:=${rate_up}k/${rate_down}k 0/0 0/0 0/0 8",
+                                          "Reply-Message+=Hello", "Mikrotik-Address-List=customers"};
+  const auto with_bursts = rate_limit_attributes(a, lines, vars, dict);
+  EXPECT_EQ(formatted(Packet{0, 0, {}, with_bursts}),
+            std::vector<std::string>{"Mikrotik-Rate-Limit = \"1000k/4000k 0/0 0/0 0/0 8\""});
+  // The digest tells them apart, is stable, and is "" for no limits.
+  const std::string plain = rate_limit_digest(rate_limit_attributes(a, {}, vars, dict));
+  EXPECT_EQ(plain.size(), 16U);
+  EXPECT_NE(plain, rate_limit_digest(with_bursts));
+  EXPECT_EQ(plain, rate_limit_digest(rate_limit_attributes(a, {}, vars, dict)));
+  a.rate_down_kbps = 8002;
+  EXPECT_NE(plain, rate_limit_digest(rate_limit_attributes(a, {}, vars, dict)));
+  Authorization none;
+  none.vendor = NasVendor::Mikrotik;
+  EXPECT_TRUE(rate_limit_attributes(none, {}, vars, dict).empty());
+  EXPECT_EQ(rate_limit_digest({}), "");
+  // Cisco: only the rate-limit AVPairs.
+  a.vendor = NasVendor::Cisco;
+  a.rate_down_kbps = 8000;
+  const auto cisco = rate_limit_attributes(a, {"Cisco-AVPair+=ip:addr-pool=x"}, vars, dict);
+  ASSERT_EQ(cisco.size(), 2U);
+  for (const auto& attribute : cisco) EXPECT_TRUE(is_rate_limit_attribute(attribute));
+  EXPECT_FALSE(is_rate_limit_attribute(cisco_avpair_attribute("ip:addr-pool", "x")));
+  EXPECT_FALSE(is_rate_limit_attribute(cisco_avpair_attribute("lcp:interface-config", "ip unnumbered lo0")));
+}
+
+TEST_F(ResponseLinesTest, UnlimitedRateAttributesPerVendor) {
+  EXPECT_EQ(formatted(Packet{0, 0, {}, unlimited_rate_attributes(NasVendor::Mikrotik)}),
+            std::vector<std::string>{"Mikrotik-Rate-Limit = \"0/0\""});
+  EXPECT_EQ(unlimited_rate_attributes(NasVendor::Chillispot).size(), 2U);
+  EXPECT_EQ(unlimited_rate_attributes(NasVendor::Wispr).size(), 2U);
+  for (const auto& a : unlimited_rate_attributes(NasVendor::Wispr)) EXPECT_TRUE(is_rate_limit_attribute(a));
+  EXPECT_TRUE(unlimited_rate_attributes(NasVendor::Cisco).empty());
+  EXPECT_TRUE(unlimited_rate_attributes(NasVendor::Generic).empty());
+}
+
 TEST(ScaleRateTest, IntegerPercentages) {
   EXPECT_EQ(scale_rate(20000, 100), 20000U);
   EXPECT_EQ(scale_rate(20000, 50), 10000U);

@@ -119,6 +119,51 @@ TEST_F(RadiusStoreTest, FindUsersAnswersEachQueryInOrderWithItsVendorsTemplates)
 // custom plan for each batch of names), which was a tenth of PostgreSQL's
 // CPU under the RADIUS benchmark (docs/benchmarks.md). pg_prepared_statements
 // counts the plans of the connection's own statements.
+// What a policy edit must reach: open RADIUS sessions with a recorded
+// rate digest and credit, at a known NAS; recording needs an open session.
+TEST_F(RadiusStoreTest, RateLimitedSessionsAndRecordingTheirDigest) {
+  db_.exec(R"SQL(
+INSERT INTO nas_clients (name, address, secret, vendor, coa_port) VALUES ('mt', '10.1.1.1', 's', 'mikrotik', 3799);
+INSERT INTO charging_sessions (id, subscriber_id, protocol, state, credit_state, nas_address, client_info, created_at)
+SELECT v.id, s.id, v.protocol, v.state, v.credit, v.nas, v.info::jsonb, now() - v.age * interval '1 s'
+FROM subscribers s,
+     (VALUES ('10.1.1.1/a', 'radius', 'open', 'ok', '10.1.1.1',
+              '{"rate_digest": "00000000000000aa", "user_name": "alice", "acct_session_id": "a"}', 5),
+             ('10.1.1.1/b', 'radius', 'open', 'ok', '10.1.1.1', '{"rate_digest": ""}', 4),
+             ('10.1.1.1/c', 'radius', 'open', 'exhausted', '10.1.1.1', '{"rate_digest": "00000000000000cc"}', 3),
+             ('10.1.1.1/d', 'radius', 'closed', 'ok', '10.1.1.1', '{"rate_digest": "00000000000000dd"}', 2),
+             ('10.1.1.1/e', 'radius', 'open', 'ok', '10.1.1.1', '{}', 1),
+             ('10.9.9.9/f', 'radius', 'open', 'ok', '10.9.9.9', '{"rate_digest": "00000000000000ff"}', 1),
+             ('gy;1', 'gy', 'open', 'ok', NULL, '{"rate_digest": "0000000000000011"}', 1)
+     ) AS v (id, protocol, state, credit, nas, info, age)
+WHERE s.external_id = 'alice';
+)SQL");
+  ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
+  PgRadiusStore store(pool);
+  const auto listed = store.rate_limited_sessions();
+  ASSERT_EQ(listed.size(), 2U);  // not exhausted, closed, unrecorded, at an unknown NAS, or Gy
+  EXPECT_EQ(listed[0].session_id, "10.1.1.1/a");  // oldest first
+  EXPECT_EQ(listed[0].rate_digest, "00000000000000aa");
+  EXPECT_EQ(listed[0].user_name, "alice");
+  EXPECT_EQ(listed[0].nas.vendor, "mikrotik");
+  EXPECT_EQ(listed[1].session_id, "10.1.1.1/b");
+  EXPECT_EQ(listed[1].rate_digest, "");  // recorded: no limits
+  // coa_sessions carries the digest too (nullopt when none is recorded).
+  const auto own = store.coa_sessions(listed[0].subscriber_id);
+  ASSERT_EQ(own.size(), 4U);
+  EXPECT_EQ(own[2].session_id, "10.1.1.1/c");
+  EXPECT_EQ(own[2].rate_digest, "00000000000000cc");
+  EXPECT_FALSE(own[3].rate_digest);
+
+  EXPECT_TRUE(store.record_rate_digest("10.1.1.1/a", "0123456789abcdef"));
+  EXPECT_FALSE(store.record_rate_digest("10.1.1.1/d", "0123456789abcdef"));  // closed
+  EXPECT_FALSE(store.record_rate_digest("gy;1", "0123456789abcdef"));        // not RADIUS
+  EXPECT_EQ(db_.query_value("SELECT client_info::text FROM charging_sessions WHERE id = '10.1.1.1/a'"),
+            R"({"user_name": "alice", "rate_digest": "0123456789abcdef", "acct_session_id": "a"})");
+  EXPECT_EQ(db_.query_value("SELECT client_info ->> 'rate_digest' FROM charging_sessions WHERE id = '10.1.1.1/d'"),
+            "00000000000000dd");
+}
+
 TEST_F(RadiusStoreTest, TheLookupKeepsOneGenericPlanPerConnection) {
   ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
   PgRadiusStore store(pool);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ocs/radius/packet.hpp"
 #include "ocs/radius/reply.hpp"  // NasVendor
@@ -24,6 +25,7 @@ enum class CoaEvent {
   TopupWhileHotlined,  ///< credit came back while the session is restricted
   Blocked,             ///< the subscriber or account was blocked
   Exhausted,           ///< no funds left for the session
+  RateChanged,         ///< the session's rate limits are no longer those of its policy
 };
 std::string_view to_string(CoaEvent e);
 
@@ -40,6 +42,10 @@ struct CoaPolicy {
   /// Captive portal for WISPr and ChilliSpot hotspots
   /// (WISPr-Redirection-URL).
   std::string redirect_url;
+  /// RateChanged: the rate-limit attributes the session must now enforce,
+  /// in the NAS's dialect (rate_limit_attributes, or
+  /// unlimited_rate_attributes when the policy has none left).
+  std::vector<Attribute> rate_limits;
 };
 
 struct CoaSession {
@@ -69,6 +75,8 @@ struct CoaAction {
 /// with the normal Filter-Id for generic, Cisco and Mikrotik; a Disconnect
 /// otherwise (no Filter-Id configured, or a hotspot, where a CoA cannot
 /// remove a redirection) so that the user logs in again unrestricted.
+/// RateChanged: a CoA with policy.rate_limits; nothing when there are none
+/// (the NAS has no attribute for the change).
 CoaAction plan_coa(const CoaSession& session, CoaEvent event, const CoaPolicy& policy);
 
 /// Error-Cause (101) values of RFC 5176 3.6, e.g. 503

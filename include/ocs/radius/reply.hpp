@@ -135,6 +135,28 @@ std::uint64_t scale_rate(std::uint64_t kbps, std::uint32_t percent);
 /// Message-Authenticator, which the daemon puts first when it signs).
 std::vector<Attribute> authorization_attributes(const Authorization& a);
 
+/// A rate-limit attribute: Mikrotik-Rate-Limit, ChilliSpot-Bandwidth-Max-
+/// Up/Down, WISPr-Bandwidth-Max-Up/Down, or a Cisco-AVPair
+/// "lcp:interface-config=rate-limit ...".
+bool is_rate_limit_attribute(const Attribute& a);
+
+/// The rate-limit attributes an Access-Accept for `a` carries: those of
+/// authorization_attributes(a) after the radius_response lines (which may
+/// override them, e.g. a Mikrotik-Rate-Limit with bursts), rate-limit
+/// attributes only, in order. Lines that do not parse are skipped here (the
+/// Access-Request path logs them).
+std::vector<Attribute> rate_limit_attributes(const Authorization& a, const std::vector<std::string>& response_lines,
+                                             TemplateVars vars, const Dictionary& dict);
+
+/// What lifts every rate limit, for a CoA after a policy lost its limits:
+/// Mikrotik-Rate-Limit "0/0", ChilliSpot and WISPr bandwidths of 0. Empty
+/// for Cisco and generic NASes, which have no such value.
+std::vector<Attribute> unlimited_rate_attributes(NasVendor vendor);
+
+/// A digest of rate-limit attributes (ocs::fnv1a_hex over type, vendor and
+/// value), "" for none: what ocs-radiusd records of a session's limits.
+std::string rate_limit_digest(const std::vector<Attribute>& attributes);
+
 // ---------------------------------------------------------------------------
 // Cisco-AVPair
 // ---------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class PgRadiusStore : public RadiusStore {
   std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) override;
   std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) override;
   std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) override;
+  std::vector<CoaSessionInfo> rate_limited_sessions() override;
+  bool record_rate_digest(const std::string& session_id, const std::string& digest) override;
 
   struct UserQuery {
     std::string user_name;
@@ -48,6 +50,10 @@ class PgRadiusStore : public RadiusStore {
   BatchStats lookup_stats() const;
 
  private:
+  /// The open RADIUS sessions (with a known NAS) that `where` selects;
+  /// $1 is `subscriber_id` when it is set.
+  std::vector<CoaSessionInfo> sessions_where(const char* where, std::optional<std::int64_t> subscriber_id);
+
   ConnectionPool& pool_;
   std::optional<Coalescer<UserQuery, std::optional<RadiusUser>>> lookups_;
 };

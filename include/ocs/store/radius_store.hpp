@@ -72,6 +72,11 @@ struct CoaSessionInfo {
   std::string user_name;
   std::optional<std::string> framed_ip;  // Framed-IP-Address of the Start, dotted
   bool credit_exhausted = false;         // credit_state = 'exhausted'
+  /// client_info "rate_digest": the rate_limit_digest of the rate limits
+  /// the NAS was last given (Access-Accept, or an acknowledged CoA);
+  /// nullopt when none was recorded (a generic NAS, or a session opened by
+  /// accounting alone).
+  std::optional<std::string> rate_digest;
   NasClient nas;
 };
 
@@ -87,6 +92,13 @@ class RadiusStore {
   /// The open RADIUS sessions of a subscriber whose NAS is a known
   /// nas_clients row, oldest first.
   virtual std::vector<CoaSessionInfo> coa_sessions(std::int64_t subscriber_id) = 0;
+  /// Every open RADIUS session with a recorded rate_digest whose credit is
+  /// not exhausted and whose NAS is a known nas_clients row, oldest first
+  /// (what a policy edit may have to reach).
+  virtual std::vector<CoaSessionInfo> rate_limited_sessions() = 0;
+  /// Records what the NAS of open session `session_id` now enforces
+  /// (client_info "rate_digest"). False when the session is not open.
+  virtual bool record_rate_digest(const std::string& session_id, const std::string& digest) = 0;
 };
 
 }  // namespace ocs::store

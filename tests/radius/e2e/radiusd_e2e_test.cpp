@@ -1125,6 +1125,101 @@ TEST_F(RadiusCoa, DroppedRequestIsRetriedAndTheNakIsLoggedWithItsErrorCause) {
   nas_->set_behaviour({});
 }
 
+// An operator's edit of a policy, or a subscriber moved to another policy,
+// reaches the online sessions: a CoA-Request with the new rate limits
+// (Mikrotik-Rate-Limit, the 'radius' policy's template included), once per
+// change, and nothing to sessions whose limits did not change.
+TEST_F(RadiusCoa, PolicyEditSendsTheNewRateLimitsByCoa) {
+  nas_->set_behaviour({});
+  db_->exec("INSERT INTO policies (name, validity_time, rate_limit_up_kbps, rate_limit_down_kbps, supervision_time) "
+            "VALUES ('speedy', 600, 1000, 4000, 3600)");
+  subscriber("olga", "olgapw", 10000, "flat", "speedy");
+  subscriber("pete", "petepw", 10000);  // the 'radius' policy: online throughout, never sent anything
+  online("olga", "coa-rate-1", "10.0.0.12");
+  online("pete", "coa-rate-2", "10.0.0.13");
+  const std::string digest_sql =
+      "SELECT client_info ->> 'rate_digest' FROM charging_sessions WHERE id = '127.0.0.1/coa-rate-1'";
+  const std::string first_digest = query_text(digest_sql);
+  ASSERT_EQ(first_digest.size(), 16U) << first_digest;  // recorded by the Access-Request's charge
+  const auto rate_limit = [](const r::Packet& p) {
+    const auto* a = p.find(8, r::vendor_id::Mikrotik);
+    return a ? r::as_string(*a) : std::string("none");
+  };
+
+  // 1. The operator raises the policy's download rate.
+  db_->exec("UPDATE policies SET rate_limit_down_kbps = 8000 WHERE name = 'speedy'");
+  const r::Packet p = the_one_request("coa-rate-1", r::code::CoaRequest, "olga", "10.0.0.12");
+  EXPECT_EQ(rate_limit(p), "1000k/8000k");
+  EXPECT_EQ(p.find(11), nullptr);  // no Filter-Id: only the limits change
+  ASSERT_TRUE(eventually([&] { return query_text(digest_sql) != first_digest; })) << daemon_->log_tail();
+  const std::string second_digest = query_text(digest_sql);
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-rate-1 nas=nas1 request=coa reason=rate-limits"))
+      << daemon_->log_tail();
+
+  // 2. An edit that leaves the limits as they are sends nothing (the ACK
+  // recorded what the NAS enforces now).
+  const auto sweeps = [&] {
+    const std::string log = daemon_->log();
+    const std::string needle = "why=\"configuration changed\"";
+    std::size_t n = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  const std::size_t before = sweeps();
+  db_->exec("UPDATE policies SET hotline_validity_time = 100 WHERE name = 'speedy'");
+  ASSERT_TRUE(eventually([&] { return sweeps() > before; })) << daemon_->log_tail();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(received_for("coa-rate-1").size(), 1U);
+
+  // 3. The subscriber moves to the 'radius' policy, whose Mikrotik template
+  // writes the rate with bursts (20000/50000 kbit/s scaled by 50 %).
+  db_->exec("UPDATE subscribers SET policy_id = (SELECT id FROM policies WHERE name = 'radius') "
+            "WHERE external_id = 'olga'");
+  ASSERT_TRUE(wait_received("coa-rate-1", 2)) << daemon_->log_tail();
+  EXPECT_EQ(rate_limit(received_for("coa-rate-1")[1].packet), "10000k/25000k 0/0 0/0 0/0 8");
+  EXPECT_TRUE(log_has("radius.coa.rates why=\"plan changed\"")) << daemon_->log_tail();
+  ASSERT_TRUE(eventually([&] { return query_text(digest_sql) != second_digest; })) << daemon_->log_tail();
+
+  // 4. A policy without limits: the CoA lifts them ("0/0").
+  db_->exec("UPDATE subscribers SET policy_id = (SELECT id FROM policies WHERE name = 'strict') "
+            "WHERE external_id = 'olga'");
+  ASSERT_TRUE(wait_received("coa-rate-1", 3)) << daemon_->log_tail();
+  EXPECT_EQ(rate_limit(received_for("coa-rate-1")[2].packet), "0/0");
+  for (const auto& got : received_for("coa-rate-1")) EXPECT_TRUE(got.verified);
+
+  // pete's policy did not change: nothing reached his session.
+  EXPECT_TRUE(received_for("coa-rate-2").empty());
+  expect_ledger_consistent();
+}
+
+// A NAK (or no answer) leaves the recorded limits as they were: the next
+// edit sends the CoA again.
+TEST_F(RadiusCoa, RateLimitCoaThatIsRefusedIsSentAgainAtTheNextEdit) {
+  nas_->set_behaviour({});
+  db_->exec("INSERT INTO policies (name, validity_time, rate_limit_up_kbps, rate_limit_down_kbps, supervision_time) "
+            "VALUES ('steady', 600, 2000, 2000, 3600)");
+  subscriber("quinn", "quinnpw", 10000, "flat", "steady");
+  online("quinn", "coa-rate-3", "10.0.0.14");
+  TestNas::Behaviour nak;
+  nak.ack = false;
+  nak.error_cause = 503;
+  nas_->set_behaviour(nak);
+  db_->exec("UPDATE policies SET rate_limit_up_kbps = 3000 WHERE name = 'steady'");
+  ASSERT_TRUE(wait_received("coa-rate-3", 1)) << daemon_->log_tail();
+  EXPECT_TRUE(log_has("radius.coa.nak session=127.0.0.1/coa-rate-3 nas=nas1 request=coa reason=rate-limits"))
+      << daemon_->log_tail();
+  nas_->set_behaviour({});
+  db_->exec("UPDATE policies SET hotline_validity_time = 100 WHERE name = 'steady'");  // limits as they were
+  ASSERT_TRUE(wait_received("coa-rate-3", 2)) << daemon_->log_tail();
+  const auto got = received_for("coa-rate-3");
+  const auto* a = got[1].packet.find(8, r::vendor_id::Mikrotik);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(r::as_string(*a), "3000k/2000k");
+  EXPECT_NE(got[0].wire, got[1].wire);  // a new request, not a retransmission
+  EXPECT_TRUE(log_has("radius.coa.ack session=127.0.0.1/coa-rate-3 nas=nas1 request=coa reason=rate-limits"))
+      << daemon_->log_tail();
+}
+
 // ---------------------------------------------------------------------------
 // CoA/Disconnect to a NAS at an IPv6 address: the daemon listens on ::1,
 // radclient sends from ::1, the test NAS listens on ::1. Skipped where the
