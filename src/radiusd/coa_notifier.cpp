@@ -149,7 +149,8 @@ void CoaNotifier::check_rates(const std::vector<store::CoaSessionInfo>& sessions
     if (!s.rate_digest || s.credit_exhausted) continue;  // nothing recorded; hotlined: see the top-up
     {
       std::lock_guard lock(rate_coas_->mutex);
-      if (rate_coas_->in_flight.contains(s.session_id)) continue;  // its answer is awaited
+      // Its answer is awaited, or its digest is not recorded yet.
+      if (rate_coas_->in_flight.contains(s.session_id)) continue;
     }
     ++checked;
     const std::pair key{s.user_name, s.nas.vendor};
@@ -190,6 +191,8 @@ void CoaNotifier::record_acknowledged_rates() {
     try {
       if (!store_.record_rate_digest(acked[i].first, acked[i].second))
         log_->info("radius.coa.rates session={} closed before its rate limits were recorded", acked[i].first);
+      std::lock_guard lock(rate_coas_->mutex);
+      rate_coas_->in_flight.erase(acked[i].first);
     } catch (...) {
       std::lock_guard lock(rate_coas_->mutex);
       rate_coas_->acked.insert(rate_coas_->acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(i),
@@ -227,9 +230,13 @@ void CoaNotifier::send(const store::CoaSessionInfo& s, radius::CoaEvent event, c
                [log = log_, sid = s.session_id, nas = s.nas.name, kind, reason = action.reason,
                 digest = std::move(digest), rates = rate_coas_](const radius::CoaResult& r) {
                  if (digest) {
+                   // Acknowledged: in flight until the digest is recorded,
+                   // so that a check meanwhile does not send it again.
                    std::lock_guard lock(rates->mutex);
-                   rates->in_flight.erase(sid);
-                   if (r.outcome == radius::CoaOutcome::Ack) rates->acked.emplace_back(sid, *digest);
+                   if (r.outcome == radius::CoaOutcome::Ack)
+                     rates->acked.emplace_back(sid, *digest);
+                   else
+                     rates->in_flight.erase(sid);
                  }
                  switch (r.outcome) {
                    case radius::CoaOutcome::Ack:

@@ -80,12 +80,12 @@ class CoaNotifier {
   void record_acknowledged_rates();
 
  private:
-  /// Rate-limit CoAs in flight and acknowledged, shared with the sender's
-  /// callbacks.
+  /// Rate-limit CoAs sent and not yet settled (unanswered, or acknowledged
+  /// with the digest not recorded yet), shared with the sender's callbacks.
   struct RateCoas {
     std::mutex mutex;
     std::set<std::string> in_flight;                         // session ids
-    std::vector<std::pair<std::string, std::string>> acked;  // session id, digest
+    std::vector<std::pair<std::string, std::string>> acked;  // session id, digest: to record
   };
 
   void run();
