@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <span>
 
 namespace ocs::radiusd {
 
@@ -141,43 +143,49 @@ void CoaNotifier::exhausted(const std::string& sid, std::int64_t subscriber_id, 
 
 void CoaNotifier::check_rates(const std::vector<store::CoaSessionInfo>& sessions, std::string_view why) {
   const auto started = std::chrono::steady_clock::now();
-  // One lookup per user and NAS vendor, however many sessions they have.
+  std::vector<const store::CoaSessionInfo*> candidates;
+  {
+    std::lock_guard lock(rate_coas_->mutex);
+    for (const auto& s : sessions)
+      // Nothing recorded; hotlined (the top-up's business); or a CoA whose
+      // digest is not recorded yet.
+      if (s.rate_digest && !s.credit_exhausted && !rate_coas_->in_flight.contains(s.session_id))
+        candidates.push_back(&s);
+  }
+  // Each user once per NAS vendor, in batched lookups.
   std::map<std::pair<std::string, std::string>, std::optional<store::RadiusUser>> users;
-  std::size_t checked = 0;
+  for (const auto* s : candidates) users.try_emplace({s->user_name, s->nas.vendor});
+  std::vector<store::RadiusStore::UserQuery> queries;
+  for (const auto& [key, user] : users) queries.push_back({key.first, key.second});
+  auto user_it = users.begin();
+  for (std::size_t i = 0; i < queries.size(); i += kLookupBatch) {
+    const auto chunk = std::span(queries).subspan(i, std::min(kLookupBatch, queries.size() - i));
+    for (auto& found : store_.find_users(chunk)) (user_it++)->second = std::move(found);
+  }
   std::size_t sent = 0;
-  for (const auto& s : sessions) {
-    if (!s.rate_digest || s.credit_exhausted) continue;  // nothing recorded; hotlined: see the top-up
-    {
-      std::lock_guard lock(rate_coas_->mutex);
-      // Its answer is awaited, or its digest is not recorded yet.
-      if (rate_coas_->in_flight.contains(s.session_id)) continue;
-    }
-    ++checked;
-    const std::pair key{s.user_name, s.nas.vendor};
-    auto it = users.find(key);
-    if (it == users.end()) it = users.emplace(key, store_.find_user(s.user_name, s.nas.vendor)).first;
-    const auto& user = it->second;
+  for (const auto* s : candidates) {
+    const auto& user = users.at({s->user_name, s->nas.vendor});
     // Another subscriber's name now, or blocked (the Disconnect's business).
-    if (!user || user->subscriber_id != s.subscriber_id || user->status != SubscriberStatus::Active) continue;
-    const auto vendor = radius::nas_vendor_from_string(s.nas.vendor).value_or(radius::NasVendor::Generic);
-    auto limits = service_.rate_limits(*user, vendor, s.user_name);
+    if (!user || user->subscriber_id != s->subscriber_id || user->status != SubscriberStatus::Active) continue;
+    const auto vendor = radius::nas_vendor_from_string(s->nas.vendor).value_or(radius::NasVendor::Generic);
+    auto limits = service_.rate_limits(*user, vendor, s->user_name);
     const std::string digest = radius::rate_limit_digest(limits);
-    if (digest == *s.rate_digest) continue;
+    if (digest == *s->rate_digest) continue;
     radius::CoaPolicy policy;
     policy.rate_limits = limits.empty() ? radius::unlimited_rate_attributes(vendor) : std::move(limits);
     if (policy.rate_limits.empty()) {
       // A Cisco NAS has no value that lifts a limit: it keeps the old one
       // until the user logs in again.
       log_->warn("radius.coa.skipped session={} event=rate-changed reason=no_attribute_lifts_the_limit vendor={}",
-                 s.session_id, s.nas.vendor);
-      store_.record_rate_digest(s.session_id, digest);
+                 s->session_id, s->nas.vendor);
+      store_.record_rate_digest(s->session_id, digest);
       continue;
     }
-    send(s, radius::CoaEvent::RateChanged, policy, digest);
+    send(*s, radius::CoaEvent::RateChanged, policy, digest);
     ++sent;
   }
-  log_->info("radius.coa.rates why=\"{}\" sessions={} checked={} sent={} took={}ms", why, sessions.size(), checked,
-             sent,
+  log_->info("radius.coa.rates why=\"{}\" sessions={} checked={} users={} sent={} took={}ms", why, sessions.size(),
+             candidates.size(), users.size(), sent,
              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 

@@ -80,6 +80,9 @@ class CoaNotifier {
   void record_acknowledged_rates();
 
  private:
+  /// Users looked up per statement by a rate-limit check.
+  static constexpr std::size_t kLookupBatch = 500;
+
   /// Rate-limit CoAs sent and not yet settled (unanswered, or acknowledged
   /// with the digest not recorded yet), shared with the sender's callbacks.
   struct RateCoas {

@@ -16,9 +16,11 @@ namespace ocs::store {
 
 struct AccountEvent {
   std::int64_t subscriber_id = 0;  // 0 for "resync"
-  /// "credit" (balance, credit limit or bucket added), "status", "plan", or
-  /// "resync": the connection was re-established and notifications may have
-  /// been missed, so re-check every session that waits for credit.
+  /// "credit" (balance, credit limit or bucket added), "status", "plan",
+  /// "config" (subscriber 0: plans, policies, Gx rules, usage allowances or
+  /// RADIUS templates were edited), or "resync": the connection was
+  /// re-established and notifications may have been missed, so re-check
+  /// every session that waits for credit.
   std::string event;
   std::string payload;  // the JSON the trigger sent ("" for resync)
 };

@@ -37,15 +37,10 @@ class PgRadiusStore : public RadiusStore {
   std::vector<CoaSessionInfo> rate_limited_sessions() override;
   bool record_rate_digest(const std::string& session_id, const std::string& digest) override;
 
-  struct UserQuery {
-    std::string user_name;
-    std::string vendor;
-  };
-  /// find_user for many, in one statement: one answer per query, in order.
   /// A name that is not UTF-8 text (ocs::is_text) is unknown without being
   /// sent. Throws StoreError when the statement fails; the coalesced
   /// find_user then fails every caller of that batch at once.
-  std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries);
+  std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries) override;
 
   BatchStats lookup_stats() const;
 

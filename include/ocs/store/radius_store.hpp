@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,13 @@ class RadiusStore {
   /// The user with identity (username, `user_name`), its policy and the
   /// templates for `vendor`. nullopt when unknown.
   virtual std::optional<RadiusUser> find_user(const std::string& user_name, const std::string& vendor) = 0;
+  struct UserQuery {
+    std::string user_name;
+    std::string vendor;
+  };
+  /// find_user for many, in one statement: one answer per query, in order
+  /// (the rate-limit check after a policy edit looks up every online user).
+  virtual std::vector<std::optional<RadiusUser>> find_users(std::span<const UserQuery> queries) = 0;
   /// Ids of the open RADIUS sessions of one NAS.
   virtual std::vector<std::string> open_sessions_of_nas(const std::string& nas_address) = 0;
   /// The open RADIUS sessions of a subscriber whose NAS is a known
