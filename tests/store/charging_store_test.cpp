@@ -360,6 +360,94 @@ TEST_F(ChargingStoreTest, ConcurrentRunningTotalsOfOneSessionAreChargedOnce) {
   expect_ledger_consistent();
 }
 
+// Two subscribers' requests under one Session-Id and key are not serialised
+// by an account lock: the second one's load finds no stored answer while
+// the first is uncommitted, and its INSERT of the answer then waits for it.
+// Once the first commits, the second must be tried again and replay the
+// stored answer, charging nothing (ocs_charge_apply_batch raises OC001,
+// the store tries the request again).
+TEST_F(ChargingStoreTest, ADuplicateStoredConcurrentlyIsReplayed) {
+  const auto carols = request(RequestKind::Event, "ev-carol", "0", {rg(20, false, std::nullopt, 1)}, {msisdn(kCarol)});
+  const auto stored = store_.charge(carols, kNow);
+  ASSERT_EQ(stored.status, ChargeStatus::Ok);
+  const std::string outcome = text("SELECT outcome FROM charging_events WHERE session_id = 'ev-carol'");
+  const auto before = snapshot();
+
+  ChargeResult alices;
+  {
+    pqxx::connection other(db_.dsn());
+    pqxx::work tx(other);
+    tx.exec_params0("INSERT INTO charging_events (session_id, request_key, subscriber_id, kind, outcome) "
+                    "VALUES ('ev-race', '0', 3, 'event', $1)",
+                    outcome);
+    std::thread a([&] {
+      try {
+        alices = store_.charge(request(RequestKind::Event, "ev-race", "0", {rg(20, false, std::nullopt, 1)},
+                                       {msisdn(kAlice)}),
+                               kNow);
+      } catch (const StoreError& e) {
+        ADD_FAILURE() << "the duplicate failed instead of replaying: " << e.what();
+      }
+    });
+    for (int i = 0; i < 500 && q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                  "AND datname = current_database()") < 1;
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"),
+              1);
+    tx.commit();
+    a.join();
+  }
+  EXPECT_EQ(alices.status, ChargeStatus::Ok);
+  EXPECT_TRUE(alices.replayed);
+  EXPECT_EQ(encode_outcome(alices), encode_outcome(stored));
+  // Alice paid nothing; the only new row is the other transaction's answer.
+  EXPECT_EQ(balance(1), 10000);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE subscriber_id = 1"), 1);
+  EXPECT_EQ(q("SELECT count(*) FROM usage_records"), std::get<2>(before));
+  EXPECT_EQ(q("SELECT count(*) FROM charging_events"), std::get<3>(before) + 1);
+  expect_ledger_consistent();
+}
+
+// A subscriber whose money or usage is on record is neither deleted nor
+// renumbered (the foreign keys of ledger and usage_records), and one
+// without history goes with its identities and account.
+TEST_F(ChargingStoreTest, ASubscriberWithHistoryIsNeitherDeletedNorRenumbered) {
+  const auto refused = [&](const std::string& sql) {
+    try {
+      db_.exec(sql);
+    } catch (const pqxx::foreign_key_violation&) {
+      return true;
+    }
+    return false;
+  };
+  // Carol: a top-up row. Alice: also a usage record of an event.
+  ASSERT_EQ(store_.charge(request(RequestKind::Event, "ev1", "0", {rg(20, false, std::nullopt, 1)}, {msisdn(kAlice)}),
+                          kNow)
+                .status,
+            ChargeStatus::Ok);
+  EXPECT_TRUE(refused("DELETE FROM subscribers WHERE id = 3"));
+  EXPECT_TRUE(refused("DELETE FROM subscribers WHERE id = 1"));
+  EXPECT_TRUE(refused("UPDATE subscribers SET id = 42 WHERE id = 1"));
+  // Only usage on record (a free event), no ledger row: still refused.
+  db_.exec("INSERT INTO subscribers (id, external_id, plan_id) VALUES (4, 'dave', 1); "
+           "INSERT INTO accounts (subscriber_id, currency, balance) VALUES (4, 'EUR', 0); "
+           "INSERT INTO usage_records (session_id, request_key, subscriber_id, rating_group, unit, units, cost, "
+           "currency, usage_start) VALUES ('ev4', '0', 4, 20, 'events', 1, 0, 'EUR', now())");
+  EXPECT_TRUE(refused("DELETE FROM subscribers WHERE id = 4"));
+  EXPECT_EQ(q("SELECT count(*) FROM subscribers"), 4);
+  EXPECT_EQ(q("SELECT count(*) FROM accounts"), 4);
+  // A subscriber without history goes, with its identities and account.
+  db_.exec("INSERT INTO subscribers (id, external_id, plan_id) VALUES (5, 'erin', 1); "
+           "INSERT INTO subscriber_identities (subscriber_id, kind, value) VALUES (5, 'msisdn', '491700000005'); "
+           "INSERT INTO accounts (subscriber_id, currency, balance) VALUES (5, 'EUR', 0)");
+  db_.exec("DELETE FROM subscribers WHERE id = 5");
+  EXPECT_EQ(q("SELECT count(*) FROM subscribers WHERE id = 5"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM accounts WHERE subscriber_id = 5"), 0);
+  EXPECT_EQ(q("SELECT count(*) FROM subscriber_identities WHERE subscriber_id = 5"), 0);
+}
+
 TEST_F(ChargingStoreTest, TerminateChargesReleasesEverythingAndCloses) {
   open("s1");
   update("s1", "1", 50500);
