@@ -93,6 +93,16 @@ class ChargingStoreTest : public ::testing::Test {
               q("SELECT coalesce(sum(amount), 0) FROM ledger WHERE kind IN ('reserve', 'release') AND subscriber_id = " + sub));
   }
 
+  /// Connections of this database waiting for a lock.
+  std::int64_t lock_waiters() const {
+    return q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+  }
+  /// Waits (at most 5 s) until `n` connections wait for a lock; how many do.
+  std::int64_t wait_for_lock_waiters(std::int64_t n) const {
+    for (int i = 0; i < 500 && lock_waiters() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return lock_waiters();
+  }
+
   test::TestDatabase db_;
   ConnectionPool pool_;
   PgChargingStore store_;
@@ -343,13 +353,7 @@ TEST_F(ChargingStoreTest, ConcurrentRunningTotalsOfOneSessionAreChargedOnce) {
     tx.exec("SELECT 1 FROM accounts WHERE subscriber_id = 1 FOR UPDATE");
     std::thread a([&] { store_.charge(report("a", 10000), kNow + std::chrono::seconds(60)); });
     std::thread b([&] { store_.charge(report("b", 12000), kNow + std::chrono::seconds(60)); });
-    for (int i = 0; i < 500 && q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  "AND datname = current_database()") < 2;
-         ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_EQ(q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"),
-              2);
+    EXPECT_EQ(wait_for_lock_waiters(2), 2);
     tx.abort();
     a.join();
     b.join();
@@ -389,13 +393,7 @@ TEST_F(ChargingStoreTest, ADuplicateStoredConcurrentlyIsReplayed) {
         ADD_FAILURE() << "the duplicate failed instead of replaying: " << e.what();
       }
     });
-    for (int i = 0; i < 500 && q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  "AND datname = current_database()") < 1;
-         ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_EQ(q("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()"),
-              1);
+    EXPECT_EQ(wait_for_lock_waiters(1), 1);
     tx.commit();
     a.join();
   }
