@@ -18,6 +18,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "ocs/common/clock.hpp"
 #include "ocs/common/log.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/radius/coa_client.hpp"
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
     ocs::store::PgRadiusStore radius_store(pool, config.radius.batch_max, config.radius.batch_parallel);
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, dict,
-        [] { return std::chrono::time_point_cast<std::chrono::seconds>(ocs::Clock::now()); }, log);
+        [] { return ocs::seconds_now(); }, log);
     ocs::store::PgAdminStore admin(pool);  // the supervisor's purge of old answers
     ocs::store::Supervisor supervisor(pg_charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
                                       "radius", ocs::store::answer_retention(config.database, admin));

@@ -24,6 +24,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ocs/common/clock.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/store/store.hpp"
 
@@ -71,7 +72,7 @@ class Supervisor {
     while (!cv_.wait_for(lock, every_, [&] { return stop_; })) {
       lock.unlock();
       try {
-        const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+        const auto now = seconds_now();
         for (const auto& e : store_.expire_sessions(now, 100))
           log_->warn("{}.supervision closed protocol={} session={} subscriber_id={} released={}: silent past its "
                      "supervision time",

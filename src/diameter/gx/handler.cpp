@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "../store_answer.hpp"
+#include "ocs/common/clock.hpp"
 
 namespace ocs::gx {
 
@@ -10,7 +11,7 @@ Cca Handler::decide(const Ccr& ccr, store::PolicyResult& result) {
   auto mapped = to_policy_request(ccr);
   if (auto* rejection = std::get_if<Rejection>(&mapped)) return rejection->answer;
   try {
-    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+    const auto now = seconds_now();
     result = store_.decide(std::get<store::PolicyRequest>(mapped), now);  // committed here
     return to_cca(ccr, result);
   } catch (const store::StoreError& e) {

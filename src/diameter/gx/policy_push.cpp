@@ -3,12 +3,9 @@
 #include <chrono>
 
 #include "../server_request.hpp"
+#include "ocs/common/clock.hpp"
 
 namespace ocs::gx {
-
-namespace {
-TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()); }
-}  // namespace
 
 void PolicyPusher::on_event(const store::AccountEvent& e) {
   if (e.event == "resync") {
@@ -32,7 +29,7 @@ std::size_t PolicyPusher::reevaluate_subscriber(std::int64_t subscriber_id) {
   std::size_t sent = 0;
   for (const auto& s : sessions_.open_sessions(subscriber_id, "gx")) {
     try {
-      if (auto change = policies_.reevaluate(s.session_id, now());  // committed before the RAR
+      if (auto change = policies_.reevaluate(s.session_id, seconds_now());  // committed before the RAR
           change && send_rar(*change))
         ++sent;
     } catch (const std::exception& ex) {

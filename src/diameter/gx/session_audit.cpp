@@ -5,12 +5,9 @@
 #include <utility>
 
 #include "../server_request.hpp"
+#include "ocs/common/clock.hpp"
 
 namespace ocs::gx {
-
-namespace {
-TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()); }
-}  // namespace
 
 SessionAuditor::SessionAuditor(const Dict& dict, store::PolicyStore& policies, store::ChargingStore& sessions,
                                std::shared_ptr<gy::SessionIds> unknown, std::chrono::seconds audit_after,
@@ -36,7 +33,7 @@ void SessionAuditor::handle_answers() {
   for (const auto& id : answers_->alive.take()) {
     probes_.erase(id);
     try {
-      if (policies_.policy_session_seen(id, now()))
+      if (policies_.policy_session_seen(id, seconds_now()))
         log_->info("gx audit session={}: its PCEF still has it", id);
     } catch (const std::exception& e) {
       log_->error("gx audit session={}: cannot record the answer: {}", id, e.what());
@@ -46,7 +43,7 @@ void SessionAuditor::handle_answers() {
 }
 
 void SessionAuditor::audit() {
-  const auto silent = policies_.silent_policy_sessions(now() - audit_after_, kBatch);
+  const auto silent = policies_.silent_policy_sessions(seconds_now() - audit_after_, kBatch);
   if (silent.size() < kBatch) {
     // Forget the probes of sessions that are no longer silent (a request
     // came) or no longer open.
@@ -102,7 +99,7 @@ void SessionAuditor::failed(const std::string& session_id, const char* why) {
   }
   probes_.erase(session_id);
   try {
-    if (sessions_.close_session(session_id, "client: unreachable", now()))
+    if (sessions_.close_session(session_id, "client: unreachable", seconds_now()))
       log_->warn("gx audit session={} closed: client: unreachable", session_id);
   } catch (const std::exception& e) {
     log_->error("gx audit session={}: cannot close: {}", session_id, e.what());

@@ -8,12 +8,9 @@
 #include <vector>
 
 #include "../store_answer.hpp"
+#include "ocs/common/clock.hpp"
 
 namespace ocs::gy {
-
-namespace {
-TimePoint now() { return std::chrono::time_point_cast<std::chrono::seconds>(Clock::now()); }
-}  // namespace
 
 /// One CCR of a batch, from its arrival to its answer.
 struct Handler::Job {
@@ -86,7 +83,7 @@ void Handler::handle_batch(std::span<msg*> requests) noexcept {
   std::vector<store::ChargeOutcome> outcomes;
   if (!charges.empty()) {
     try {
-      outcomes = store_.charge_batch(charges, now());
+      outcomes = store_.charge_batch(charges, seconds_now());
     } catch (const std::exception& e) {
       outcomes.clear();
       log_->error("gy: charging a batch of {}: {}", charges.size(), e.what());

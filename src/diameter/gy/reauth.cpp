@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ocs/common/clock.hpp"
+
 namespace ocs::gy {
 
 Reauthorizer::Reauthorizer(const config::GyConfig& cfg, std::string dsn, const Dict& dict,
@@ -57,7 +59,7 @@ void Reauthorizer::notify_sink(AccountEventSink& sink, const store::AccountEvent
 void Reauthorizer::close_unknown_sessions() {
   for (const auto& id : unknown_->take()) {
     try {
-      const auto now = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now());
+      const auto now = seconds_now();
       if (auto closed = store_.close_session(id, "client: unknown session", now))
         log_->info("session={} closed: its client answered 5002 UNKNOWN_SESSION_ID; {} released", id,
                    closed->released);
