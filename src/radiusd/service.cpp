@@ -52,6 +52,17 @@ radius::TemplateVars template_vars(const store::RadiusUser& user, const std::str
   return vars;
 }
 
+/// The policy's rate limits for a NAS of `vendor` (what the Access-Accept
+/// and the rate-limit CoA start from).
+radius::Authorization rate_authorization(const store::RadiusPolicy& p, radius::NasVendor vendor) {
+  radius::Authorization a;
+  a.vendor = vendor;
+  a.rate_up_kbps = p.rate_limit_up_kbps;
+  a.rate_down_kbps = p.rate_limit_down_kbps;
+  a.rate_scaling_percent = p.rate_limit_scaling_percent;
+  return a;
+}
+
 Packet reply_to(const Packet& request, std::uint8_t code) {
   Packet p;
   p.code = code;
@@ -175,11 +186,7 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   if (crb_reauth) return reauthorize(request, nas, *user);
 
   const store::RadiusPolicy& policy = user->policy;
-  Authorization a;
-  a.vendor = nas.vendor;
-  a.rate_up_kbps = policy.rate_limit_up_kbps;
-  a.rate_down_kbps = policy.rate_limit_down_kbps;
-  a.rate_scaling_percent = policy.rate_limit_scaling_percent;
+  Authorization a = rate_authorization(policy, nas.vendor);
   a.acct_interim_interval = policy.acct_interim_interval;
 
   bool blocked = user->status != SubscriberStatus::Active;
@@ -266,16 +273,11 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
 
 std::vector<radius::Attribute> Service::rate_limits(const store::RadiusUser& user, radius::NasVendor vendor,
                                                     const std::string& user_name) const {
-  const store::RadiusPolicy& policy = user.policy;
-  radius::Authorization a;
-  a.vendor = vendor;
-  a.rate_up_kbps = policy.rate_limit_up_kbps;
-  a.rate_down_kbps = policy.rate_limit_down_kbps;
-  a.rate_scaling_percent = policy.rate_limit_scaling_percent;
   std::vector<std::string> lines;
   for (const auto& t : user.templates)
     if (t.kind == "radius_response") lines.push_back(t.line);
-  return radius::rate_limit_attributes(a, lines, template_vars(user, user_name), dict_);
+  return radius::rate_limit_attributes(rate_authorization(user.policy, vendor), lines, template_vars(user, user_name),
+                                       dict_);
 }
 
 std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas, const store::RadiusUser& user) {

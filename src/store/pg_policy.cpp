@@ -449,7 +449,7 @@ std::vector<SilentPolicySession> PgPolicyStore::silent_policy_sessions(TimePoint
         s.origin.protocol = "gx";
         s.origin.origin_host = row[2].as<std::string>();
         s.origin.origin_realm = row[3].as<std::string>();
-        s.last_seen = TimePoint(std::chrono::seconds(row[4].as<std::int64_t>()));
+        s.last_seen = pg::from_epoch(row[4].as<std::int64_t>());
         out.push_back(std::move(s));
       }
       tx.commit();
