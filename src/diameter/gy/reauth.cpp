@@ -64,7 +64,10 @@ void Reauthorizer::close_unknown_sessions() {
         log_->info("session={} closed: its client answered 5002 UNKNOWN_SESSION_ID; {} released", id,
                    closed->released);
     } catch (const std::exception& e) {
-      log_->error("gy session={}: cannot close: {} (supervision will)", id, e.what());
+      // Gy: supervision closes it later. Gx has no supervision: the session
+      // audit (when on) asks its PCEF again a period later.
+      log_->error("session={}: cannot close: {} (Gy: supervision will; Gx: the session audit, if on, asks again)", id,
+                  e.what());
     }
   }
 }
