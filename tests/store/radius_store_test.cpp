@@ -1,7 +1,8 @@
 // PgRadiusStore's user lookups against a fresh PostgreSQL database: one
 // statement for many users (find_users), and find_user coalescing the
 // lookups of concurrent threads; a name that is not UTF-8 is unknown; a
-// database that cannot be reached fails a whole batch at once.
+// database that cannot be reached fails a whole batch at once; the open
+// sessions a policy edit must reach, and the recording of their rate digest.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -114,11 +115,6 @@ TEST_F(RadiusStoreTest, FindUsersAnswersEachQueryInOrderWithItsVendorsTemplates)
   EXPECT_FALSE(store.find_user("nosuch", "generic"));
 }
 
-// The lookup is planned once per connection, not at every Access-Request.
-// PostgreSQL's default plan_cache_mode re-planned it at every call (a
-// custom plan for each batch of names), which was a tenth of PostgreSQL's
-// CPU under the RADIUS benchmark (docs/benchmarks.md). pg_prepared_statements
-// counts the plans of the connection's own statements.
 // What a policy edit must reach: open RADIUS sessions with a recorded
 // rate digest and credit, at a known NAS; recording needs an open session.
 TEST_F(RadiusStoreTest, RateLimitedSessionsAndRecordingTheirDigest) {
@@ -164,6 +160,11 @@ WHERE s.external_id = 'alice';
             "00000000000000dd");
 }
 
+// The lookup is planned once per connection, not at every Access-Request.
+// PostgreSQL's default plan_cache_mode re-planned it at every call (a
+// custom plan for each batch of names), which was a tenth of PostgreSQL's
+// CPU under the RADIUS benchmark (docs/benchmarks.md). pg_prepared_statements
+// counts the plans of the connection's own statements.
 TEST_F(RadiusStoreTest, TheLookupKeepsOneGenericPlanPerConnection) {
   ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
   PgRadiusStore store(pool);
