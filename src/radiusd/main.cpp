@@ -20,6 +20,7 @@
 
 #include "ocs/common/clock.hpp"
 #include "ocs/common/log.hpp"
+#include "ocs/common/malloc_tuning.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/radius/coa_client.hpp"
 #include "ocs/radius/dictionary.hpp"
@@ -86,6 +87,8 @@ int main(int argc, char** argv) {
   // One line per request; written at once so that operators (and the
   // tests) see them as they happen.
   log->flush_on(spdlog::level::info);
+  // Before the threads start: keep freed memory in the arenas.
+  const bool malloc_tuned = ocs::keep_freed_memory();
   try {
     const auto& db = config.database;
     ocs::store::ConnectionPool pool(db.dsn, db.pool_size, [](pqxx::connection& c) {
@@ -139,8 +142,9 @@ int main(int argc, char** argv) {
       log->info("radius.stopping signal={}", sig);
       server.stop();
     });
-    log->info("radius.database database={} pool_size={} batch_max={} batch_parallel={}",
-              ocs::log::redact_dsn(db.dsn), db.pool_size, config.radius.batch_max, config.radius.batch_parallel);
+    log->info("radius.database database={} pool_size={} batch_max={} batch_parallel={} malloc={}",
+              ocs::log::redact_dsn(db.dsn), db.pool_size, config.radius.batch_max, config.radius.batch_parallel,
+              malloc_tuned ? "tuned" : "unchanged");
     server.run();
     if (grouped) {
       const auto st = grouped->stats();
