@@ -24,13 +24,13 @@
 #include "ocs/config/config.hpp"
 #include "ocs/radius/coa_client.hpp"
 #include "ocs/radius/dictionary.hpp"
-#include "ocs/store/group_commit.hpp"
 #include "ocs/store/pg_admin.hpp"
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_radius.hpp"
 #include "ocs/store/pg_store.hpp"
 #include "ocs/store/supervisor.hpp"
 #include "coa_notifier.hpp"
+#include "pipeline.hpp"
 #include "server.hpp"
 #include "service.hpp"
 
@@ -99,25 +99,18 @@ int main(int argc, char** argv) {
       auto lease = pool.acquire(std::chrono::milliseconds(db.connect_timeout_ms));
       ocs::store::check_schema_version(*lease);
     }
-    ocs::store::PgChargingStore pg_charging(pool);
-    // Group commit (batch_max > 1): the workers' charges share transactions.
-    std::unique_ptr<ocs::store::GroupCommitStore> grouped;
-    ocs::store::ChargingStore* charging_ptr = &pg_charging;
-    if (config.radius.batch_max > 1) {
-      grouped = std::make_unique<ocs::store::GroupCommitStore>(pg_charging, config.radius.batch_max,
-                                                               config.radius.batch_parallel);
-      charging_ptr = grouped.get();
-    }
-    ocs::store::ChargingStore& charging = *charging_ptr;
-    // The user lookups are coalesced like the charges (the same knobs).
-    ocs::store::PgRadiusStore radius_store(pool, config.radius.batch_max, config.radius.batch_parallel);
+    ocs::store::PgChargingStore charging(pool);
+    ocs::store::PgRadiusStore radius_store(pool);
+    // Group commit: the requests' charges share transactions, their user
+    // lookups statements (batch_max per batch, batch_parallel of each kind
+    // at once).
+    ocs::radiusd::Pipeline pipeline(charging, radius_store, config.radius.batch_max, config.radius.batch_parallel, log);
     ocs::radiusd::Service service(
-        config.radius, charging, radius_store, dict,
-        [] { return ocs::seconds_now(); }, log);
+        config.radius, charging, radius_store, pipeline, dict, [] { return ocs::seconds_now(); }, log);
     ocs::store::PgAdminStore admin(pool);  // the supervisor's purge of old answers
-    ocs::store::Supervisor supervisor(pg_charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
+    ocs::store::Supervisor supervisor(charging, std::chrono::milliseconds(config.radius.supervision_interval_ms), log,
                                       "radius", ocs::store::answer_retention(config.database, admin));
-    ocs::radiusd::Server server(config.radius, service, radius_store, log);
+    ocs::radiusd::Server server(config.radius, service, radius_store, pipeline, log);
     // CoA/Disconnect: sends on the server's io_context; the notifier (its
     // own thread) stops before the client is destroyed.
     std::unique_ptr<ocs::radius::CoaClient> coa;
@@ -146,12 +139,11 @@ int main(int argc, char** argv) {
               ocs::log::redact_dsn(db.dsn), db.pool_size, config.radius.batch_max, config.radius.batch_parallel,
               malloc_tuned ? "tuned" : "unchanged");
     server.run();
-    if (grouped) {
-      const auto st = grouped->stats();
-      log->info("radius.group_commit batches={} requests={} largest={}", st.batches, st.requests, st.largest);
-    }
-    if (const auto st = radius_store.lookup_stats(); st.batches > 0)
-      log->info("radius.user_lookups batches={} requests={} largest={}", st.batches, st.requests, st.largest);
+    const auto st = pipeline.stats();
+    log->info("radius.group_commit batches={} requests={} largest={}", st.charges.batches, st.charges.requests,
+              st.charges.largest);
+    log->info("radius.user_lookups batches={} requests={} largest={}", st.lookups.batches, st.lookups.requests,
+              st.lookups.largest);
     if (notifier) notifier->stop();
   } catch (const std::exception& e) {
     log->critical("radius.fatal error=\"{}\"", e.what());

@@ -20,8 +20,8 @@ std::string_view code_name(std::uint8_t c) {
   }
 }
 
-/// The key that picks a worker: the session, so that one session's requests
-/// run one at a time and in order.
+/// The session a request belongs to: one session's requests run one at a
+/// time and in order.
 std::string session_key(const radius::Packet& p, const std::string& nas) {
   if (auto s = radius::get_string(p, radius::attr::AcctSessionId)) return nas + "/" + *s;
   if (auto u = radius::get_string(p, radius::attr::UserName)) return nas + "#" + *u;
@@ -30,10 +30,10 @@ std::string session_key(const radius::Packet& p, const std::string& nas) {
 
 }  // namespace
 
-Server::Server(const config::RadiusConfig& config, Service& service, store::RadiusStore& store,
+Server::Server(const config::RadiusConfig& config, Service& service, store::RadiusStore& store, Pipeline& pipeline,
                std::shared_ptr<spdlog::logger> log)
-    : config_(config), service_(service), store_(store), log_(std::move(log)), auth_(io_), acct_(io_),
-      reload_timer_(io_) {
+    : config_(config), service_(service), store_(store), pipeline_(pipeline), log_(std::move(log)), auth_(io_),
+      acct_(io_), reload_timer_(io_) {
   const auto address = boost::asio::ip::make_address(config.listen);
   // No SO_REUSEADDR: on UDP it lets sockets share a port, so a second
   // daemon would silently get a share of the packets, and the two port-0
@@ -50,24 +50,20 @@ Server::Server(const config::RadiusConfig& config, Service& service, store::Radi
                                name + "): " + ec.message());
   }
   set_nas(store_.nas_clients());
-  for (std::size_t i = 0; i < config.workers; ++i)
-    workers_.push_back(std::make_unique<WorkQueue<std::function<void()>>>(
-        1, config.queue_limit, [](std::function<void()>& job) { job(); }, [](std::function<void()>&) {}));
 }
 
-Server::~Server() {
-  for (auto& w : workers_) w->stop();
-}
+Server::~Server() { pipeline_.stop(); }
 
 void Server::run() {
   receive(auth_, false);
   receive(acct_, true);
   schedule_nas_reload();
-  log_->info("radius.started listen={} auth_port={} acct_port={} workers={} nas_clients={}", config_.listen,
-             auth_port(), acct_port(), workers_.size(), nas_.size());
+  log_->info("radius.started listen={} auth_port={} acct_port={} workers={} queue_limit={} runners={} nas_clients={}",
+             config_.listen, auth_port(), acct_port(), config_.workers, config_.queue_limit, pipeline_.runners(),
+             nas_.size());
   io_.run();
   // Let running requests finish; their replies are no longer sent.
-  for (auto& w : workers_) w->stop();
+  pipeline_.stop();
   log_->info("radius.stopped");
 }
 
@@ -99,19 +95,28 @@ void Server::schedule_nas_reload() {
   reload_timer_.expires_after(std::chrono::seconds(config_.nas_reload_seconds));
   reload_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    const bool queued = workers_.front()->try_push([this] {
-      try {
-        auto rows = store_.nas_clients();
-        boost::asio::post(io_, [this, rows = std::move(rows)] {
-          set_nas(rows);
-          log_->debug("radius.nas.reloaded count={}", nas_.size());
-        });
-      } catch (const std::exception& e) {
-        log_->warn("radius.nas.reload_failed error=\"{}\"", e.what());
-      }
-    });
-    if (!queued) log_->warn("radius.nas.reload_skipped reason=busy");
+    if (nas_reload_running_) {
+      log_->warn("radius.nas.reload_skipped reason=busy");
+    } else {
+      nas_reload_running_ = true;
+      reload_nas();
+    }
     schedule_nas_reload();
+  });
+}
+
+Detached Server::reload_nas() {
+  std::optional<std::vector<store::NasClient>> rows;
+  try {
+    co_await pipeline_.run([&] { rows = store_.nas_clients(); });
+  } catch (const std::exception& e) {
+    log_->warn("radius.nas.reload_failed error=\"{}\"", e.what());
+  }
+  boost::asio::post(io_, [this, rows = std::move(rows)] {
+    nas_reload_running_ = false;
+    if (!rows) return;
+    set_nas(*rows);
+    log_->debug("radius.nas.reloaded count={}", nas_.size());
   });
 }
 
@@ -196,32 +201,58 @@ void Server::on_datagram(udp::socket& socket, bool accounting, std::size_t size)
     log_->warn("radius.drop.cache_full nas={} entries={}", nas.name, cache_.size());
     return;
   }
-  const std::size_t worker = std::hash<std::string>{}(session_key(request, nas.address)) % workers_.size();
-  auto job = [this, request = std::move(request), nas, key, &socket, from]() {
-    std::optional<std::vector<std::uint8_t>> wire_reply;
-    try {
-      if (auto reply = service_.handle(request, nas)) {
-        if (reply->code != radius::code::AccountingResponse) radius::add_message_authenticator(*reply);
-        auto encoded = radius::encode(*reply);
-        if (!encoded.ok()) {
-          log_->error("radius.encode_failed nas={} error={}", nas.name, radius::to_string(*encoded.error));
-        } else if (radius::finish_response(encoded.bytes, request.authenticator, nas.secret)) {
-          wire_reply = std::move(encoded.bytes);
-        }
-      }
-    } catch (const store::StoreError& e) {
-      log_->warn("radius.drop.store_error nas={} code={} error=\"{}\"", nas.name, code_name(request.code), e.what());
-    } catch (const std::exception& e) {
-      log_->error("radius.drop.internal_error nas={} error=\"{}\"", nas.name, e.what());
-    }
-    boost::asio::post(io_, [this, key, wire_reply = std::move(wire_reply), &socket, from]() mutable {
-      complete(key, std::move(wire_reply), socket, from);
-    });
-  };
-  if (!workers_[worker]->try_push(std::move(job))) {
-    cache_.erase(key);
-    log_->warn("radius.drop.busy nas={} worker={}", nas.name, worker);
+  std::string session = session_key(request, nas.address);
+  admit(Flow{std::move(request), nas, key, &socket, from, std::move(session)});
+}
+
+void Server::admit(Flow flow) {
+  auto [it, free] = sessions_.try_emplace(flow.session);
+  if (free && in_progress_ < config_.workers) {
+    start(std::move(flow));
+    return;
   }
+  if (waiting_ >= config_.queue_limit) {
+    log_->warn("radius.drop.busy nas={} in_progress={} waiting={}", flow.nas.name, in_progress_, waiting_);
+    cache_.erase(flow.key);
+    if (free) sessions_.erase(it);
+    return;
+  }
+  ++waiting_;
+  if (free) {
+    ready_.push_back(std::move(flow));
+  } else {
+    it->second.push_back(std::move(flow));
+  }
+}
+
+void Server::start(Flow flow) {
+  ++in_progress_;
+  serve(std::move(flow));
+}
+
+Detached Server::serve(Flow flow) {
+  std::optional<std::vector<std::uint8_t>> wire_reply;
+  try {
+    std::optional<radius::Packet> reply = co_await service_.handle(flow.request, flow.nas);
+    if (reply) {
+      if (reply->code != radius::code::AccountingResponse) radius::add_message_authenticator(*reply);
+      auto encoded = radius::encode(*reply);
+      if (!encoded.ok()) {
+        log_->error("radius.encode_failed nas={} error={}", flow.nas.name, radius::to_string(*encoded.error));
+      } else if (radius::finish_response(encoded.bytes, flow.request.authenticator, flow.nas.secret)) {
+        wire_reply = std::move(encoded.bytes);
+      }
+    }
+  } catch (const store::StoreError& e) {
+    log_->warn("radius.drop.store_error nas={} code={} error=\"{}\"", flow.nas.name, code_name(flow.request.code),
+               e.what());
+  } catch (const std::exception& e) {
+    log_->error("radius.drop.internal_error nas={} error=\"{}\"", flow.nas.name, e.what());
+  }
+  boost::asio::post(io_, [this, key = flow.key, wire_reply = std::move(wire_reply), socket = flow.socket,
+                          from = flow.from, session = std::move(flow.session)]() mutable {
+    complete(key, std::move(wire_reply), *socket, from, session);
+  });
 }
 
 void Server::answer_now(udp::socket& socket, const udp::endpoint& to, radius::Packet reply,
@@ -249,24 +280,41 @@ bool Server::reserve_cache_slot(const CacheKey& key) {
 }
 
 void Server::complete(const CacheKey& key, std::optional<std::vector<std::uint8_t>> reply, udp::socket& socket,
-                      const udp::endpoint& to) {
+                      const udp::endpoint& to, const std::string& session) {
   const auto it = cache_.find(key);
   if (!reply) {
     // Dropped (bad password for a hidden reason, database down...): a
     // retransmission is tried afresh.
     if (it != cache_.end()) cache_.erase(it);
-    return;
+  } else {
+    if (socket.is_open()) {
+      boost::system::error_code ec;
+      socket.send_to(boost::asio::buffer(*reply), to, 0, ec);
+      if (ec) log_->warn("radius.send_failed to={} error=\"{}\"", to.address().to_string(), ec.message());
+    }
+    if (it != cache_.end()) {
+      it->second.done = true;
+      it->second.reply = std::move(*reply);
+      answered_.emplace_back(
+          std::chrono::steady_clock::now() + std::chrono::seconds(config_.duplicate_cache_seconds), key);
+    }
   }
-  if (socket.is_open()) {
-    boost::system::error_code ec;
-    socket.send_to(boost::asio::buffer(*reply), to, 0, ec);
-    if (ec) log_->warn("radius.send_failed to={} error=\"{}\"", to.address().to_string(), ec.message());
+  // The session's next request becomes ready; then the oldest ready ones
+  // start.
+  --in_progress_;
+  if (const auto s = sessions_.find(session); s != sessions_.end()) {
+    if (s->second.empty()) {
+      sessions_.erase(s);
+    } else {
+      ready_.push_back(std::move(s->second.front()));
+      s->second.pop_front();
+    }
   }
-  if (it != cache_.end()) {
-    it->second.done = true;
-    it->second.reply = std::move(*reply);
-    answered_.emplace_back(std::chrono::steady_clock::now() + std::chrono::seconds(config_.duplicate_cache_seconds),
-                           key);
+  while (in_progress_ < config_.workers && !ready_.empty()) {
+    Flow next = std::move(ready_.front());
+    ready_.pop_front();
+    --waiting_;
+    start(std::move(next));
   }
 }
 

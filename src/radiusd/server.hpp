@@ -1,14 +1,18 @@
 // ocs-radiusd's transport: two UDP sockets on one Boost.Asio io_context
-// (one thread), a duplicate cache (RFC 5080), and a bounded pool of worker
-// threads that run the Service (database work never blocks the I/O thread).
+// (one thread) and a duplicate cache (RFC 5080). Requests are coroutines
+// (Service::handle) whose database work the Pipeline's runner threads do in
+// batches: nothing blocks the I/O thread.
 //
 // I/O thread: receive, decode (malformed: drop and log), find the NAS by
 // source address (unknown: drop and log), verify the authenticators
 // (bad: drop), look the request up in the duplicate cache (answered: resend
-// the cached reply; in progress: drop), else hand it to the worker that owns
-// its session. The worker decides, signs and posts the reply back; the I/O
-// thread caches and sends it. Requests of one session always go to the same
-// worker, so they are handled one at a time and in order.
+// the cached reply; in progress: drop), else start it, unless a request of
+// its session is in progress: then it waits for that one, so that a
+// session's requests are handled one at a time and in order. At most
+// `workers` requests are in progress; up to `queue_limit` more wait, past
+// that new ones are dropped (the NAS retransmits). The request decides and
+// signs its reply wherever it ends (a runner, usually) and posts it back;
+// the I/O thread caches and sends it, and starts the next one.
 #pragma once
 
 #include <array>
@@ -19,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
@@ -26,7 +31,7 @@
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
-#include "ocs/common/work_queue.hpp"
+#include "ocs/common/task.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/radius/packet.hpp"
 #include "ocs/store/radius_store.hpp"
@@ -37,7 +42,9 @@ namespace ocs::radiusd {
 class Server {
  public:
   /// Binds both sockets and loads the NAS clients; throws on failure.
-  Server(const config::RadiusConfig& config, Service& service, store::RadiusStore& store,
+  /// `pipeline` runs the requests' database work and the NAS reloads; the
+  /// server stops it at the end of run().
+  Server(const config::RadiusConfig& config, Service& service, store::RadiusStore& store, Pipeline& pipeline,
          std::shared_ptr<spdlog::logger> log);
   ~Server();
   Server(const Server&) = delete;
@@ -65,8 +72,21 @@ class Server {
   void on_datagram(udp::socket& socket, bool accounting, std::size_t size);
   void answer_now(udp::socket& socket, const udp::endpoint& to, radius::Packet reply, const radius::Packet& request,
                   const Nas& nas);
+  /// A verified request to handle: owned by its coroutine while it runs.
+  struct Flow {
+    radius::Packet request;
+    Nas nas;
+    CacheKey key;
+    udp::socket* socket = nullptr;
+    udp::endpoint from;
+    std::string session;  // Server's session_key: one in progress per key
+  };
+  void admit(Flow flow);
+  void start(Flow flow);
+  Detached serve(Flow flow);
+  Detached reload_nas();
   void complete(const CacheKey& key, std::optional<std::vector<std::uint8_t>> reply, udp::socket& socket,
-                const udp::endpoint& to);
+                const udp::endpoint& to, const std::string& session);
   bool reserve_cache_slot(const CacheKey& key);
   void schedule_nas_reload();
   void set_nas(const std::vector<store::NasClient>& rows);
@@ -74,6 +94,7 @@ class Server {
   const config::RadiusConfig& config_;
   Service& service_;
   store::RadiusStore& store_;
+  Pipeline& pipeline_;
   std::shared_ptr<spdlog::logger> log_;
 
   boost::asio::io_context io_;
@@ -89,8 +110,15 @@ class Server {
   std::map<std::string, Nas> nas_;
   std::map<CacheKey, CacheEntry> cache_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, CacheKey>> answered_;
-
-  std::vector<std::unique_ptr<WorkQueue<std::function<void()>>>> workers_;
+  // Sessions with a request in progress or waiting to start: the requests
+  // that arrived after it, in order.
+  std::unordered_map<std::string, std::deque<Flow>> sessions_;
+  // Requests whose session is free, waiting for fewer than `workers` in
+  // progress.
+  std::deque<Flow> ready_;
+  std::size_t in_progress_ = 0;
+  std::size_t waiting_ = 0;  // in ready_ and behind their session
+  bool nas_reload_running_ = false;
 };
 
 }  // namespace ocs::radiusd

@@ -127,12 +127,16 @@ Totals totals_of(const Packet& request) {
   return t;
 }
 
-std::optional<Packet> Service::handle(const Packet& request, const Nas& nas) {
-  switch (request.code) {
-    case radius::code::AccessRequest: return access(request, nas);
-    case radius::code::AccountingRequest: return accounting(request, nas);
-    default: return std::nullopt;
+Task<std::optional<Packet>> Service::handle(const Packet& request, const Nas& nas) {
+  if (request.code == radius::code::AccessRequest) {
+    std::optional<Packet> reply = co_await access(request, nas);
+    co_return reply;
   }
+  if (request.code == radius::code::AccountingRequest) {
+    std::optional<Packet> reply = co_await accounting(request, nas);
+    co_return reply;
+  }
+  co_return std::nullopt;
 }
 
 bool Service::recheck_credit(const std::string& sid, const std::string& nas_address) {
@@ -151,14 +155,14 @@ bool Service::recheck_credit(const std::string& sid, const std::string& nas_addr
   return granted;
 }
 
-std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
+Task<std::optional<Packet>> Service::access(const Packet& request, const Nas& nas) {
   using namespace radius;
   const auto user_name = get_string(request, attr::UserName);
   if (!user_name || user_name->empty()) {
     log_->info("radius.auth.reject nas={} reason=no_user_name", nas.name);
-    return reject(request, "Authentication failed");
+    co_return reject(request, "Authentication failed");
   }
-  const auto user = store_.find_user(*user_name, std::string(to_string(nas.vendor)));
+  const std::optional<store::RadiusUser> user = co_await db_.find_user(*user_name, std::string(to_string(nas.vendor)));
   const bool crb_reauth = cisco_avpair(request, "crb-auth-reason") == "3";
   const Attribute* pap = request.find(attr::UserPassword);
   const Attribute* chap = request.find(attr::ChapPassword);
@@ -181,9 +185,12 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   if (!authenticated) {
     log_->info("radius.auth.reject nas={} user={} reason={}", nas.name, *user_name,
                !user ? "unknown_user" : (pap || chap) ? "bad_password" : "no_password");
-    return reject(request, "Authentication failed");
+    co_return reject(request, "Authentication failed");
   }
-  if (crb_reauth) return reauthorize(request, nas, *user);
+  if (crb_reauth) {
+    std::optional<Packet> reply = co_await reauthorize(request, nas, *user);
+    co_return reply;
+  }
 
   const store::RadiusPolicy& policy = user->policy;
   Authorization a = rate_authorization(policy, nas.vendor);
@@ -207,10 +214,10 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
     if (nas.vendor != radius::NasVendor::Generic)
       req.origin.client.emplace_back("rate_digest",
                                      radius::rate_limit_digest(rate_limits(*user, nas.vendor, *user_name)));
-    const store::ChargeResult r = charging_.charge(req, now_());
+    const store::ChargeResult r = co_await db_.charge(req, now_());
     if (r.status != store::ChargeStatus::Ok) {
       log_->info("radius.auth.reject nas={} user={} reason={}", nas.name, *user_name, store::to_string(r.status));
-      return reject(request, "Authentication failed");
+      co_return reject(request, "Authentication failed");
     }
     const Outcome o = r.decision.outcome;
     if (o == Outcome::Denied) {
@@ -218,12 +225,12 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
     } else if (no_credit(o)) {
       if (!policy.hotline_when_no_credit) {
         log_->info("radius.auth.reject nas={} user={} reason=no_credit", nas.name, *user_name);
-        return reject(request, "No credit left");
+        co_return reject(request, "No credit left");
       }
       a.hotlining = true;
     } else if (o == Outcome::RatingFailed) {
       log_->warn("radius.auth.reject nas={} user={} reason=rating_failed", nas.name, *user_name);
-      return reject(request, "Service not available");
+      co_return reject(request, "Service not available");
     } else if (const Grant* g = grant_of(r)) {
       set_quota(a, *g);
     }
@@ -231,7 +238,7 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
   if (blocked) {
     if (!policy.hotline_when_blocked) {
       log_->info("radius.auth.reject nas={} user={} reason=blocked", nas.name, *user_name);
-      return reject(request, "Account blocked");
+      co_return reject(request, "Account blocked");
     }
     a.hotlining = true;
   }
@@ -268,7 +275,7 @@ std::optional<Packet> Service::access(const Packet& request, const Nas& nas) {
     log_->warn("radius.template.invalid policy={} {}", policy.name, problem);
   log_->info("radius.auth.accept nas={} user={} session={} hotlining={} quota_octets={} quota_seconds={}", nas.name,
              *user_name, sid, a.hotlining, a.quota_octets.value_or(0), a.quota_seconds.value_or(0));
-  return reply;
+  co_return reply;
 }
 
 std::vector<radius::Attribute> Service::rate_limits(const store::RadiusUser& user, radius::NasVendor vendor,
@@ -280,7 +287,8 @@ std::vector<radius::Attribute> Service::rate_limits(const store::RadiusUser& use
                                        dict_);
 }
 
-std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas, const store::RadiusUser& user) {
+Task<std::optional<Packet>> Service::reauthorize(const Packet& request, const Nas& nas,
+                                                const store::RadiusUser& user) {
   using namespace radius;
   const auto terminate = [&](std::string_view cause, std::string_view message) {
     Packet p = reject(request, message);
@@ -289,7 +297,7 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   };
   auto acct_session = cisco_avpair(request, "crb-session-id");
   if (!acct_session) acct_session = get_string(request, attr::AcctSessionId);
-  if (!acct_session || acct_session->empty()) return terminate("14", "Invalid session");
+  if (!acct_session || acct_session->empty()) co_return terminate("14", "Invalid session");
   const std::string sid = session_id(nas.address, *acct_session);
 
   // Used amounts are running totals of the session, like accounting's.
@@ -309,21 +317,21 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   req.credit.rating_groups.front().wants_grant = true;
   req.credit.rating_groups.front().used.push_back(used);
   req.running_totals = true;
-  const store::ChargeResult r = charging_.charge(req, now_());
+  const store::ChargeResult r = co_await db_.charge(req, now_());
   if (r.status == store::ChargeStatus::UnknownSession) {
     log_->info("radius.crb.terminate nas={} session={} cause=invalid_session", nas.name, sid);
-    return terminate("14", "Invalid session");
+    co_return terminate("14", "Invalid session");
   }
-  if (r.status != store::ChargeStatus::Ok) return terminate("5", "Invalid user");
+  if (r.status != store::ChargeStatus::Ok) co_return terminate("5", "Invalid user");
   const Outcome o = r.decision.outcome;
   if (o == Outcome::Denied) {
     log_->info("radius.crb.terminate nas={} session={} cause=suspended", nas.name, sid);
-    return terminate("4", "Services suspended");
+    co_return terminate("4", "Services suspended");
   }
   const Grant* g = grant_of(r);
   if (no_credit(o) || !g) {
     log_->info("radius.crb.terminate nas={} session={} cause=balance outcome={}", nas.name, sid, to_string(o));
-    return terminate("1", "Balance exhausted");
+    co_return terminate("1", "Balance exhausted");
   }
   Authorization a;
   a.vendor = NasVendor::Cisco;
@@ -334,7 +342,7 @@ std::optional<Packet> Service::reauthorize(const Packet& request, const Nas& nas
   reply.attributes = authorization_attributes(a);
   log_->info("radius.crb.quota nas={} user={} session={} charged={} quota_octets={} quota_seconds={}", nas.name,
              user.external_id, sid, r.decision.total_cost(), a.quota_octets.value_or(0), a.quota_seconds.value_or(0));
-  return reply;
+  co_return reply;
 }
 
 void Service::remember_client(store::ChargeRequest& r, const Packet& request, const std::string& acct_session_id) {
@@ -374,12 +382,12 @@ void Service::exhausted(const std::string& sid, std::int64_t subscriber_id,
   }
 }
 
-std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas) {
+Task<std::optional<Packet>> Service::accounting(const Packet& request, const Nas& nas) {
   using namespace radius;
   const auto status = get_integer(request, attr::AcctStatusType);
   if (!status) {
     log_->warn("radius.acct.invalid nas={} reason=no_acct_status_type", nas.name);
-    return std::nullopt;
+    co_return std::nullopt;
   }
   const Packet response = reply_to(request, code::AccountingResponse);
   const TimePoint now = now_();
@@ -387,16 +395,18 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   if (*status == acct_status::AccountingOn || *status == acct_status::AccountingOff) {
     const char* reason = *status == acct_status::AccountingOn ? "accounting-on" : "accounting-off";
     std::size_t closed = 0;
-    for (const auto& sid : store_.open_sessions_of_nas(nas.address))
-      if (charging_.close_session(sid, reason, now)) ++closed;
+    co_await db_.run([&] {
+      for (const auto& sid : store_.open_sessions_of_nas(nas.address))
+        if (charging_.close_session(sid, reason, now)) ++closed;
+    });
     log_->info("radius.acct.{} nas={} closed_sessions={}", reason, nas.name, closed);
-    return response;
+    co_return response;
   }
 
   const auto acct_session = get_string(request, attr::AcctSessionId);
   if (!acct_session || acct_session->empty()) {
     log_->warn("radius.acct.invalid nas={} reason=no_acct_session_id", nas.name);
-    return std::nullopt;
+    co_return std::nullopt;
   }
   const std::string sid = session_id(nas.address, *acct_session);
   const auto user_name = text_attribute(request, attr::UserName);
@@ -414,13 +424,6 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
   usage.amount.output_octets = totals.output_octets;
   usage.amount.total_octets = totals.input_octets + totals.output_octets;
   usage.amount.seconds = totals.seconds;
-  const auto charge = [&](store::ChargeRequest& r, const char* event) {
-    const store::ChargeResult res = charging_.charge(r, now);
-    log_->info("radius.acct.{} nas={} session={} key={} status={} outcome={} cost={} replayed={}", event, nas.name,
-               sid, r.request_key, store::to_string(res.status), to_string(res.decision.outcome),
-               res.decision.total_cost(), res.replayed);
-    return res;
-  };
 
   switch (*status) {
     case acct_status::Start: {
@@ -428,8 +431,10 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // provisional session named in Class: the real session replaces it.
       if (const auto cls = get_string(request, attr::Class)) {
         const std::string prefix = "ocs:" + nas.address + "/auth/";
-        if (cls->starts_with(prefix) && is_text(*cls))
-          (void)charging_.close_session(cls->substr(4), "accounting-start", now);
+        if (cls->starts_with(prefix) && is_text(*cls)) {
+          const std::string provisional = cls->substr(4);
+          co_await db_.run([&] { (void)charging_.close_session(provisional, "accounting-start", now); });
+        }
       }
       auto r = charge_request(sid, "start", RequestKind::Initial, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
@@ -441,33 +446,35 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       // charges of the group commit's next batch.
       auto attach = r;
       attach.attach_only = true;
-      if (charging_.charge(attach, now).status == store::ChargeStatus::Ok) {
+      const store::ChargeResult attached = co_await db_.charge(attach, now);
+      if (attached.status == store::ChargeStatus::Ok) {
         log_->info("radius.acct.start nas={} session={} attached=true", nas.name, sid);
-        return response;
+        co_return response;
       }
-      charge(r, "start");
-      return response;
+      co_await charge(r, now, "start", nas);
+      co_return response;
     }
     case acct_status::InterimUpdate: {
       auto r = charge_request(sid, "interim/" + totals_key, RequestKind::Update, nas, config_.rating_group);
       r.credit.rating_groups.front().wants_grant = true;
       r.credit.rating_groups.front().used.push_back(usage);
       r.running_totals = true;
-      const store::ChargeResult res = charge(r, "interim");
+      const store::ChargeResult res = co_await charge(r, now, "interim", nas);
       if (res.status == store::ChargeStatus::Ok && !res.replayed && !res.was_exhausted &&
           no_credit(res.decision.outcome)) {
         // The session had credit and has none left: only CoA/Disconnect can
         // tell the NAS (an Accounting-Response carries nothing).
-        exhausted(sid, res.subscriber_id, user_name, nas);
+        const std::int64_t subscriber_id = res.subscriber_id;
+        co_await db_.run([&] { exhausted(sid, subscriber_id, user_name, nas); });
       }
       if (res.status == store::ChargeStatus::UnknownSession) {
         // The Start was lost (or the session closed): open it with the usage.
         r.credit.kind = RequestKind::Initial;
         with_identity(r);
         remember_client(r, request, *acct_session);
-        charge(r, "interim_open");
+        co_await charge(r, now, "interim_open", nas);
       }
-      return response;
+      co_return response;
     }
     case acct_status::Stop: {
       // The totals are part of the key: a replayed Stop repeats them, while
@@ -475,23 +482,34 @@ std::optional<Packet> Service::accounting(const Packet& request, const Nas& nas)
       auto r = charge_request(sid, "stop/" + totals_key, RequestKind::Terminate, nas, config_.rating_group);
       r.credit.rating_groups.front().used.push_back(usage);
       r.running_totals = true;
-      if (charge(r, "stop").status == store::ChargeStatus::UnknownSession) {
+      const store::ChargeResult stopped = co_await charge(r, now, "stop", nas);
+      if (stopped.status == store::ChargeStatus::UnknownSession) {
         // Never lose usage: open the session with it, then close it.
         auto open = charge_request(sid, "stop-open/" + totals_key, RequestKind::Initial, nas, config_.rating_group);
         open.credit.rating_groups.front().used = r.credit.rating_groups.front().used;
         open.running_totals = true;
         with_identity(open);
-        if (charge(open, "stop_open").status == store::ChargeStatus::Ok) {
+        const store::ChargeResult opened = co_await charge(open, now, "stop_open", nas);
+        if (opened.status == store::ChargeStatus::Ok) {
           r.credit.rating_groups.front().used.clear();
-          charge(r, "stop");
+          co_await charge(r, now, "stop", nas);
         }
       }
-      return response;
+      co_return response;
     }
     default:
       log_->info("radius.acct.ignored nas={} session={} status_type={}", nas.name, sid, *status);
-      return response;
+      co_return response;
   }
+}
+
+Task<store::ChargeResult> Service::charge(const store::ChargeRequest& r, TimePoint now, const char* event,
+                                          const Nas& nas) {
+  store::ChargeResult res = co_await db_.charge(r, now);
+  log_->info("radius.acct.{} nas={} session={} key={} status={} outcome={} cost={} replayed={}", event, nas.name,
+             r.session_id, r.request_key, store::to_string(res.status), to_string(res.decision.outcome),
+             res.decision.total_cost(), res.replayed);
+  co_return res;
 }
 
 }  // namespace ocs::radiusd

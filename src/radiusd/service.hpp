@@ -1,7 +1,10 @@
 // The RADIUS front-end's logic: one decoded, verified request in, the reply
 // to send out (or nothing: drop it). Attributes -> store and core calls ->
-// attributes; no sockets here. Runs on the daemon's worker threads; every
-// call may block on PostgreSQL.
+// attributes; no sockets here. A request is a coroutine (Task): it awaits
+// its user lookup and charges in the Pipeline's batches, and runs on
+// whichever thread resumed it (the I/O thread until its first await, then a
+// runner). It blocks on nothing: other database calls go through
+// Pipeline::run.
 #pragma once
 
 #include <functional>
@@ -11,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ocs/common/task.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/radius/coa.hpp"
 #include "ocs/radius/dictionary.hpp"
@@ -18,6 +22,7 @@
 #include "ocs/radius/reply.hpp"
 #include "ocs/store/radius_store.hpp"
 #include "ocs/store/store.hpp"
+#include "pipeline.hpp"
 
 namespace ocs::radiusd {
 
@@ -47,15 +52,19 @@ class Service {
  public:
   using Now = std::function<TimePoint()>;
 
+  /// `charging` and `radius_store` are called directly by recheck_credit and
+  /// by the pipeline's blocking jobs; the requests' lookups and charges go
+  /// through `pipeline`.
   Service(const config::RadiusConfig& config, store::ChargingStore& charging, store::RadiusStore& radius_store,
-          const radius::Dictionary& dict, Now now, std::shared_ptr<spdlog::logger> log)
-      : config_(config), charging_(charging), store_(radius_store), dict_(dict), now_(std::move(now)),
+          Pipeline& pipeline, const radius::Dictionary& dict, Now now, std::shared_ptr<spdlog::logger> log)
+      : config_(config), charging_(charging), store_(radius_store), db_(pipeline), dict_(dict), now_(std::move(now)),
         log_(std::move(log)) {}
 
   /// The unsigned reply (Access-Accept/Reject, Accounting-Response), or
   /// nothing to drop the request (the NAS retransmits). Throws StoreError
   /// when the database cannot be used: the caller drops the request.
-  std::optional<radius::Packet> handle(const radius::Packet& request, const Nas& nas);
+  /// `request` and `nas` must live until the task ends.
+  Task<std::optional<radius::Packet>> handle(const radius::Packet& request, const Nas& nas);
 
   /// After a top-up, for a session that was refused credit or hotlined: asks
   /// the store for a grant again (an Update with no usage, as an empty
@@ -64,7 +73,7 @@ class Service {
   /// StoreError when the database cannot be used.
   bool recheck_credit(const std::string& sid, const std::string& nas_address);
 
-  /// Called (on a worker thread) when an Interim-Update leaves a session
+  /// Called (on a pipeline runner, as a blocking job) when an Interim-Update leaves a session
   /// that had credit with none: the policy says whether the NAS should
   /// disconnect it or hotline it (CoaNotifier::exhausted).
   using OnExhausted =
@@ -82,10 +91,12 @@ class Service {
                                              const std::string& user_name) const;
 
  private:
-  std::optional<radius::Packet> access(const radius::Packet& request, const Nas& nas);
-  std::optional<radius::Packet> reauthorize(const radius::Packet& request, const Nas& nas,
-                                            const store::RadiusUser& user);
-  std::optional<radius::Packet> accounting(const radius::Packet& request, const Nas& nas);
+  Task<std::optional<radius::Packet>> access(const radius::Packet& request, const Nas& nas);
+  Task<std::optional<radius::Packet>> reauthorize(const radius::Packet& request, const Nas& nas,
+                                                  const store::RadiusUser& user);
+  Task<std::optional<radius::Packet>> accounting(const radius::Packet& request, const Nas& nas);
+  /// An accounting charge, logged.
+  Task<store::ChargeResult> charge(const store::ChargeRequest& r, TimePoint now, const char* event, const Nas& nas);
   /// What CoA/Disconnect needs to name the session (User-Name,
   /// Acct-Session-Id, Framed-IP-Address), stored in its client_info by the
   /// charge that opens it (ChargeRequest::origin.client), or at a Start
@@ -99,6 +110,7 @@ class Service {
   const config::RadiusConfig& config_;
   store::ChargingStore& charging_;
   store::RadiusStore& store_;
+  Pipeline& db_;
   const radius::Dictionary& dict_;
   Now now_;
   std::shared_ptr<spdlog::logger> log_;

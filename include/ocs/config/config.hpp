@@ -112,14 +112,14 @@ struct RadiusConfig {
   std::string listen = "0.0.0.0";
   std::uint16_t auth_port = 1812;
   std::uint16_t acct_port = 1813;
-  /// Threads doing database work (each request of one session always runs
-  /// on the same one, in order). With group commit, also the most requests
-  /// in progress at once: more workers than database connections let
-  /// batches form, and a batch can be no larger than the requests in
-  /// progress. They mostly wait; 128 gave 11-23 % more sessions/s than 32 on
-  /// the 2-core benchmark (docs/benchmarks.md, "RADIUS worker threads").
+  /// The most requests in progress at once (coroutines; the requests of one
+  /// session run one at a time, in order). A batch can be no larger than
+  /// the requests in progress, so keep it well above batch_max ×
+  /// batch_parallel. (Before 2026-11-24: worker threads, one per request in
+  /// progress.)
   std::size_t workers = 128;
-  /// Requests waiting per worker; past it new requests are dropped (the NAS
+  /// Requests waiting, in all (for a place among `workers`, or behind a
+  /// request of their session); past it new requests are dropped (the NAS
   /// retransmits).
   std::size_t queue_limit = 1024;
   /// Access-Request without a valid Message-Authenticator is dropped
