@@ -4,8 +4,8 @@
 // request of the batch in turn, on the runner thread, each until its next
 // await or its end.
 //
-// Batching is the group commit's (include/ocs/common/coalescer.hpp), without
-// a thread per request: no timer and no waiting for a batch to fill. A kind
+// Batching is the group commit's (before 2026-11-24 GroupCommitStore, over a
+// thread per request): no timer and no waiting for a batch to fill. A kind
 // whose `parallel` batches are not all running is served at once, up to
 // `batch_max` at a time, oldest first; under load, batches grow by themselves
 // to what arrived during the previous one.
@@ -40,11 +40,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ocs/common/coalescer.hpp"
 #include "ocs/store/radius_store.hpp"
 #include "ocs/store/store.hpp"
 
 namespace ocs::radiusd {
+
+/// Batches run and requests served so far (for logs and tests).
+struct BatchStats {
+  std::size_t batches = 0;
+  std::size_t requests = 0;
+  std::size_t largest = 0;
+};
 
 class Pipeline {
  public:

@@ -80,11 +80,6 @@ RadiusUser user_from(const pqxx::row& r) {
 
 }  // namespace
 
-PgRadiusStore::PgRadiusStore(ConnectionPool& pool, std::size_t batch_max, std::size_t parallel) : pool_(pool) {
-  if (batch_max > 1)
-    lookups_.emplace(batch_max, parallel, [this](std::vector<UserQuery>& queries) { return find_users(queries); });
-}
-
 void PgRadiusStore::prepare_statements(pqxx::connection& c) {
   // One plan per connection for its prepared statements, made at their
   // first execution. Under PostgreSQL's default (auto), the lookup's custom
@@ -126,11 +121,8 @@ std::vector<NasClient> PgRadiusStore::nas_clients() {
 // charged is read by the charge itself: ChargeRequest::running_totals.)
 
 std::optional<RadiusUser> PgRadiusStore::find_user(const std::string& user_name, const std::string& vendor) {
-  if (!lookups_) return find_users(std::span<const UserQuery>(std::array{UserQuery{user_name, vendor}})).front();
-  return lookups_->call(UserQuery{user_name, vendor});
+  return find_users(std::span<const UserQuery>(std::array{UserQuery{user_name, vendor}})).front();
 }
-
-BatchStats PgRadiusStore::lookup_stats() const { return lookups_ ? lookups_->stats() : BatchStats{}; }
 
 std::vector<std::optional<RadiusUser>> PgRadiusStore::find_users(std::span<const UserQuery> queries) {
   std::vector<std::optional<RadiusUser>> out(queries.size());

@@ -1,7 +1,7 @@
 // PgRadiusStore's user lookups against a fresh PostgreSQL database: one
-// statement for many users (find_users), and find_user coalescing the
-// lookups of concurrent threads; a name that is not UTF-8 is unknown; a
-// database that cannot be reached fails a whole batch at once; the open
+// statement for many users (find_users, which ocs-radiusd's Pipeline
+// batches its requests' lookups into); a name that is not UTF-8 is unknown;
+// a database that cannot be reached fails a whole batch at once; the open
 // sessions a policy edit must reach, and the recording of their rate digest.
 #include <gtest/gtest.h>
 
@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -196,52 +195,6 @@ TEST_F(RadiusStoreTest, ANameThatIsNotUtf8IsUnknownAndTheOthersAreFound) {
   EXPECT_TRUE(store.find_user("alice", "generic"));
 }
 
-// Concurrent find_user calls wait while the pool's only connection is
-// taken, then go in one statement; a name that is not UTF-8 among them is
-// unknown, and the others get their answers.
-TEST_F(RadiusStoreTest, ConcurrentLookupsAreCoalescedAndANameThatIsNotUtf8IsUnknown) {
-  ConnectionPool pool(db_.dsn(), 1, PgRadiusStore::prepare_statements);
-  PgRadiusStore store(pool, 16, 1);
-  std::optional<ConnectionPool::Lease> held(pool.acquire());
-
-  std::atomic<int> right{0}, unknown{0}, failed{0}, wrong{0};
-  std::vector<std::thread> threads;
-  // Each call on a thread of its own; `check` sorts its answer, an error
-  // counts as `failed`.
-  const auto lookup = [&](std::string name, std::string vendor, std::function<std::atomic<int>&(const std::optional<RadiusUser>&)> check) {
-    threads.emplace_back([&store, &failed, name, vendor, check] {
-      try {
-        check(store.find_user(name, vendor))++;
-      } catch (const StoreError&) {
-        failed++;
-      }
-    });
-  };
-  // The first call leads a batch of its own, stuck on the pool; the others
-  // queue behind it.
-  lookup("alice", "generic", [&](const auto& u) -> std::atomic<int>& { return u ? right : wrong; });
-  std::this_thread::sleep_for(100ms);
-  constexpr int kAlice = 6;
-  for (int i = 0; i < kAlice; ++i)
-    lookup("alice", "mikrotik", [&](const auto& u) -> std::atomic<int>& {
-      return u && u->external_id == "alice" && u->templates.size() == 2 ? right : wrong;
-    });
-  lookup("nosuch", "generic", [&](const auto& u) -> std::atomic<int>& { return u ? wrong : unknown; });
-  lookup("bad\xff", "generic", [&](const auto& u) -> std::atomic<int>& { return u ? wrong : unknown; });
-  std::this_thread::sleep_for(200ms);  // let them reach the queue
-  held.reset();
-  for (auto& t : threads) t.join();
-
-  EXPECT_EQ(right, 1 + kAlice);
-  EXPECT_EQ(unknown, 2);
-  EXPECT_EQ(failed, 0);
-  EXPECT_EQ(wrong, 0);
-  const BatchStats stats = store.lookup_stats();
-  EXPECT_EQ(stats.requests, 1u + kAlice + 2);
-  EXPECT_EQ(stats.batches, 2u);  // the lone first call, then everyone else at once
-  EXPECT_EQ(stats.largest, kAlice + 2u);
-}
-
 // A "database" that accepts TCP connections and never answers: libpq waits
 // for its reply until connect_timeout. Counts the connections.
 class SilentServer {
@@ -282,41 +235,25 @@ class SilentServer {
   std::atomic<int> connections_{0};
 };
 
-// With the database unreachable, the callers queued behind a failing lookup
-// share one more attempt and fail together with StoreError(Unavailable): one
-// connection attempt per batch, not one per caller (each attempt here costs
-// a connect_timeout, two seconds, libpq's least).
-TEST(RadiusStoreUnavailable, ALookupBatchThatCannotConnectFailsEachOfItsCallersAtOnce) {
+// With the database unreachable, a lookup fails with
+// StoreError(Unavailable) after one connection attempt (connect_timeout, two
+// seconds, libpq's least), and a whole batch of them with it: ocs-radiusd
+// then drops every packet of the batch (the NASes retransmit).
+TEST(RadiusStoreUnavailable, ALookupBatchThatCannotConnectFailsWithOneAttempt) {
   std::optional<SilentServer> server(std::in_place);
   ConnectionPool pool("host=127.0.0.1 port=" + std::to_string(server->port()) +
                           " user=ocs dbname=ocs sslmode=disable connect_timeout=2",
                       1, PgRadiusStore::prepare_statements);
-  PgRadiusStore store(pool, 16, 1);
-  std::atomic<int> unavailable{0}, other{0};
-  std::vector<std::thread> threads;
-  const auto lookup = [&] {
-    threads.emplace_back([&] {
-      try {
-        store.find_user("alice", "generic");
-        other++;
-      } catch (const StoreError& e) {
-        (e.kind() == StoreError::Kind::Unavailable ? unavailable : other)++;
-      }
-    });
-  };
-  lookup();  // leads a batch alone, waiting for the silent server
-  std::this_thread::sleep_for(200ms);
-  constexpr int kQueued = 8;
-  for (int i = 0; i < kQueued; ++i) lookup();
-  for (auto& t : threads) t.join();
-
-  EXPECT_EQ(server->connections(), 2);
+  PgRadiusStore store(pool);
+  const std::vector<PgRadiusStore::UserQuery> queries(8, PgRadiusStore::UserQuery{"alice", "generic"});
+  try {
+    store.find_users(queries);
+    ADD_FAILURE() << "find_users answered without a database";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::Unavailable);
+  }
+  EXPECT_EQ(server->connections(), 1);
   server.reset();
-  EXPECT_EQ(unavailable, 1 + kQueued);
-  EXPECT_EQ(other, 0);
-  const BatchStats stats = store.lookup_stats();
-  EXPECT_EQ(stats.batches, 2u);
-  EXPECT_EQ(stats.largest, static_cast<std::size_t>(kQueued));
 }
 
 }  // namespace

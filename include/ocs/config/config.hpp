@@ -136,7 +136,7 @@ struct RadiusConfig {
   /// Group commit: charges of requests that arrive while others are being
   /// charged are committed together, up to batch_max per transaction (1:
   /// each request commits alone), in at most batch_parallel transactions at
-  /// once (include/ocs/store/group_commit.hpp).
+  /// once (src/radiusd/pipeline.hpp).
   std::size_t batch_max = 32;
   std::size_t batch_parallel = 2;
   /// The rating group RADIUS sessions are charged under.
