@@ -33,6 +33,7 @@
 #include "gy/wire.hpp"
 #include "gx/front_end.hpp"
 #include "ocs/common/log.hpp"
+#include "ocs/common/malloc_tuning.hpp"
 #include "ocs/common/work_queue.hpp"
 #include "ocs/config/config.hpp"
 #include "ocs/store/pg_admin.hpp"
@@ -81,6 +82,10 @@ void start(Extension& ext, const char* conffile) {
   ext.config = ocs::config::load(conffile);
   ocs::log::init(ext.config.log);
   ext.log = ocs::log::get("gy");
+  // For the whole freeDiameterd process: its threads and the extension's
+  // allocate per message, and glibc's arena trimming was a third of its CPU
+  // per CCR (docs/benchmarks.md, "glibc's arena trimming").
+  const bool malloc_tuned = ocs::keep_freed_memory();
   const auto& db = ext.config.database;
   ext.pool = std::make_unique<ocs::store::ConnectionPool>(db.dsn, db.pool_size, [](pqxx::connection& c) {
     ocs::store::PgChargingStore::prepare_statements(c);
@@ -115,8 +120,10 @@ void start(Extension& ext, const char* conffile) {
   ext.supervisor = std::make_unique<ocs::store::Supervisor>(
       *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy",
       ocs::store::answer_retention(db, *ext.admin));
-  ext.log->info("ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}",
-                workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn));
+  ext.log->info(
+      "ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}, malloc {}",
+      workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn),
+      malloc_tuned ? "tuned" : "unchanged");
 }
 
 void stop(Extension& ext) noexcept {

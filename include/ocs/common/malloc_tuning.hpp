@@ -1,5 +1,5 @@
-// glibc malloc settings for the daemons (ocs-radiusd; ocs.fdx inside
-// freeDiameterd).
+// glibc malloc settings for the daemons: ocs-radiusd, and ocs.fdx for the
+// whole freeDiameterd process it is loaded in.
 //
 // By default glibc gives memory back to the kernel as soon as the free
 // space at the top of an arena passes a threshold that starts at 128 kB. A
@@ -7,7 +7,8 @@
 // then shrinks and regrows its per-thread arenas all the time: madvise
 // (MADV_DONTNEED), the page faults that refill the pages, and the TLB
 // shootdowns that interrupt the other core. In ocs-radiusd that was about
-// a fifth of its CPU (docs/benchmarks.md, "glibc's arena trimming").
+// a fifth of its CPU, in freeDiameterd with ocs.fdx about a third
+// (docs/benchmarks.md, "glibc's arena trimming").
 //
 // keep_freed_memory() raises the trim threshold to 32 MB per arena and,
 // because a fixed trim threshold also fixes the mmap threshold at its
