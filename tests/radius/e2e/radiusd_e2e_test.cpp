@@ -538,6 +538,55 @@ TEST_F(RadiusMikrotik, StartInterimStopWithGigawordsChargesExactDeltas) {
   expect_ledger_consistent();
 }
 
+// One session's Start, two Interim-Updates and Stop sent at once, while its
+// account is locked: the first waits for the lock, the others wait behind it
+// in the daemon (one request per session in progress), and they are handled
+// and answered in the order they came. Out of order, the Stop would close the
+// session before an Interim, which would open it again (interim_open).
+TEST_F(RadiusMikrotik, ASessionsPacketsSentAtOnceAreHandledOneAtATimeInOrder) {
+  subscriber("jill", "jillpw", 10000);
+  const std::string sid = "127.0.0.1/order-1";
+  UdpSocket nas;
+  std::map<std::uint8_t, r::Authenticator> sent;
+  std::vector<std::uint8_t> answered;
+  {
+    pqxx::connection blocker(db_->dsn());
+    pqxx::work tx(blocker);
+    tx.exec("SELECT 1 FROM accounts a JOIN subscribers s ON s.id = a.subscriber_id "
+            "WHERE s.external_id = 'jill' FOR UPDATE");
+    std::uint8_t id = 60;
+    for (const auto& [status, mib] : {std::pair{r::acct_status::Start, 0u}, std::pair{r::acct_status::InterimUpdate, 1u},
+                                     std::pair{r::acct_status::InterimUpdate, 2u}, std::pair{r::acct_status::Stop, 3u}}) {
+      r::Packet p = accounting(id++, status, "order-1", "jill");
+      r::add_integer(p, r::attr::AcctInputOctets, mib * MiB);
+      r::add_integer(p, r::attr::AcctOutputOctets, mib * MiB);
+      r::add_integer(p, r::attr::AcctSessionTime, 60 * mib);
+      const auto bytes = signed_request(p);
+      std::copy_n(bytes.begin() + 4, 16, sent[p.identifier].begin());
+      nas.send_to(daemon_->acct_port(), bytes);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(nas.receive(0)) << "answered while the account was locked";
+    tx.abort();
+  }
+  for (int n = 0; n < 4; ++n) {
+    const auto reply = nas.receive(10000);
+    ASSERT_TRUE(reply && reply->size() >= 20);
+    const auto it = sent.find((*reply)[1]);
+    ASSERT_NE(it, sent.end());
+    EXPECT_EQ(r::verify_response(*reply, it->second, kSecret), r::VerifyResult::Ok);
+    answered.push_back((*reply)[1]);
+  }
+  EXPECT_EQ(answered, (std::vector<std::uint8_t>{60, 61, 62, 63}));
+  EXPECT_EQ(query_text("SELECT string_agg(request_key, ' ' ORDER BY id) FROM usage_records WHERE session_id = '" +
+                       sid + "'"),
+            "interim/1048576/1048576/60 interim/2097152/2097152/120 stop/3145728/3145728/180");
+  EXPECT_EQ(session_state(sid), "closed");
+  EXPECT_EQ(held(sid), 0);
+  EXPECT_EQ(balance("jill"), 10000 - 3 * 4);  // 2 MiB a report at 2 cents a MiB
+  expect_ledger_consistent();
+}
+
 // Many sessions at once (two per subscriber), every packet of a phase sent
 // before the first answer: the workers' charges share transactions (group
 // commit, [radius] batch_max), and every session is still charged exactly
