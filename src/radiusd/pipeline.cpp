@@ -10,7 +10,7 @@ Pipeline::Pipeline(store::ChargingStore& charging, store::RadiusStore& users, st
     : charging_(charging), users_(users), batch_max_(std::max<std::size_t>(batch_max, 1)),
       parallel_(std::max<std::size_t>(parallel, 1)), log_(std::move(log)) {
   // A runner for each batch that may run (lookups and charges) and one for
-  // the blocking jobs, so that a slow job holds up no batch.
+  // the blocking jobs, one at a time, so that a slow job holds up no batch.
   const std::size_t n = 2 * parallel_ + 1;
   threads_.reserve(n);
   for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { runner(); });
@@ -60,7 +60,9 @@ bool Pipeline::startable(Kind k) const {
   switch (k) {
     case Kind::Lookup: return !lookups_.empty() && lookups_running_ < parallel_;
     case Kind::Charge: return !charges_.empty() && charges_running_ < parallel_;
-    case Kind::Job: return !jobs_.empty();
+    // The runners beyond the batches' (one): a slow job never holds up a
+    // lookup or a charge.
+    case Kind::Job: return !jobs_.empty() && jobs_running_ + 2 * parallel_ < threads_.size();
   }
   return false;
 }
@@ -96,8 +98,9 @@ void Pipeline::runner() {
     const std::size_t take = kind == Kind::Job ? 1 : std::min(queue.size(), batch_max_);
     batch.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
     queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
-    std::size_t* running = kind == Kind::Lookup ? &lookups_running_ : kind == Kind::Charge ? &charges_running_ : nullptr;
-    if (running) ++*running;
+    std::size_t& running = kind == Kind::Lookup ? lookups_running_ : kind == Kind::Charge ? charges_running_
+                                                                                            : jobs_running_;
+    ++running;
     ++busy_;
     // Another runner may start what is left.
     if (startable(Kind::Lookup) || startable(Kind::Charge) || startable(Kind::Job)) wake_.notify_one();
@@ -117,11 +120,9 @@ void Pipeline::runner() {
     // Free the slot before resuming: a resumed request may queue the next
     // step of its own, which another runner can then start.
     lock.lock();
-    if (running) {
-      --*running;
-      // Its next batch can start while this runner resumes these requests.
-      if (startable(kind)) wake_.notify_one();
-    }
+    --running;
+    // Its next batch can start while this runner resumes these requests.
+    if (startable(kind)) wake_.notify_one();
     BatchStats& st = kind == Kind::Lookup ? stats_.lookups : stats_.charges;
     if (kind == Kind::Job) {
       ++stats_.jobs;

@@ -15,8 +15,9 @@
 //     a lone request, ChargingStore::charge), one clock for it: the latest
 //     of its requests'. A StoreError is the request's own (thrown at its
 //     co_await), as are a lookup's;
-//   - run: any other blocking call (closing a NAS's sessions, a CoA), one
-//     at a time per runner, never batched.
+//   - run: any other blocking call (closing a NAS's sessions, a CoA, the
+//     NAS reload), one at a time, on a runner of its own: a slow one holds
+//     up no lookup or charge.
 //
 // A runner wakes only when a request arrives for a kind with a free slot,
 // or another runner frees one: requests arriving while the slots are busy
@@ -107,6 +108,7 @@ class Pipeline {
   std::deque<Op*> jobs_;
   std::size_t lookups_running_ = 0;
   std::size_t charges_running_ = 0;
+  std::size_t jobs_running_ = 0;
   std::size_t busy_ = 0;  // runners serving something
   bool stopping_ = false;
   Stats stats_;

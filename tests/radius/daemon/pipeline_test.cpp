@@ -365,6 +365,41 @@ TEST(Pipeline, AJobRunsOnARunnerAndItsExceptionReachesItsRequest) {
   EXPECT_EQ(p.stats().jobs, 2u);
 }
 
+TEST(Pipeline, SlowJobsRunOneAtATimeAndHoldUpNoChargeNorLookup) {
+  FakeStore fake;
+  fake.release();
+  FakeUsers users;
+  Pipeline p(fake, users, 32, 1, nullptr);  // 3 runners: a lookup's, a charge's, the jobs'
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  int running = 0;
+  int most_running = 0;
+  const auto slow = [&] {
+    std::unique_lock lock(mu);
+    most_running = std::max(most_running, ++running);
+    cv.wait(lock, [&] { return go; });
+    --running;
+  };
+  std::vector<Seen> jobs(3);
+  for (auto& j : jobs) run_job(p, slow, j);
+  Seen charged;
+  charge_one(p, request("s1"), at(1), charged);
+  Seen looked_up;
+  look_up(p, "alice", looked_up);
+  wait_for([&] { return charged.done.load() && looked_up.done.load(); });
+  EXPECT_EQ(charged.subscriber, "s1");
+  EXPECT_EQ(looked_up.subscriber, "alice@mikrotik");
+  EXPECT_FALSE(jobs[0].done.load());
+  {
+    std::lock_guard g(mu);
+    go = true;
+  }
+  cv.notify_all();
+  for (auto& j : jobs) wait_for([&] { return j.done.load(); });
+  EXPECT_EQ(most_running, 1);
+}
+
 TEST(Pipeline, StopServesWhatIsQueuedAndTheStepsItQueues) {
   FakeStore fake;
   FakeUsers users;
