@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   // One line per request; written at once so that operators (and the
   // tests) see them as they happen.
   log->flush_on(spdlog::level::info);
-  // Before the threads start: keep freed memory in the arenas.
+  // Before the threads start: keep freed memory in the arenas
+  // (include/ocs/common/malloc_tuning.hpp).
   const bool malloc_tuned = ocs::keep_freed_memory();
   try {
     const auto& db = config.database;
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
     // Group commit: the requests' charges share transactions, their user
     // lookups statements (batch_max per batch, batch_parallel of each kind
     // at once).
-    ocs::radiusd::Pipeline pipeline(charging, radius_store, config.radius.batch_max, config.radius.batch_parallel, log);
+    ocs::radiusd::Pipeline pipeline(charging, radius_store, config.radius.batch_max, config.radius.batch_parallel);
     ocs::radiusd::Service service(
         config.radius, charging, radius_store, pipeline, dict, [] { return ocs::seconds_now(); }, log);
     ocs::store::PgAdminStore admin(pool);  // the supervisor's purge of old answers

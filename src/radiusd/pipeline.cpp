@@ -5,15 +5,14 @@
 
 namespace ocs::radiusd {
 
+// A runner for each batch that may run (lookups and charges) and one for the
+// blocking jobs, one at a time, so that a slow job holds up no batch.
 Pipeline::Pipeline(store::ChargingStore& charging, store::RadiusStore& users, std::size_t batch_max,
-                   std::size_t parallel, std::shared_ptr<spdlog::logger> log)
+                   std::size_t parallel)
     : charging_(charging), users_(users), batch_max_(std::max<std::size_t>(batch_max, 1)),
-      parallel_(std::max<std::size_t>(parallel, 1)), log_(std::move(log)) {
-  // A runner for each batch that may run (lookups and charges) and one for
-  // the blocking jobs, one at a time, so that a slow job holds up no batch.
-  const std::size_t n = 2 * parallel_ + 1;
-  threads_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { runner(); });
+      parallel_(std::max<std::size_t>(parallel, 1)), runners_(2 * parallel_ + 1) {
+  threads_.reserve(runners_);
+  for (std::size_t i = 0; i < runners_; ++i) threads_.emplace_back([this] { runner(); });
 }
 
 Pipeline::~Pipeline() { stop(); }
@@ -62,9 +61,13 @@ bool Pipeline::startable(Kind k) const {
     case Kind::Charge: return !charges_.empty() && charges_running_ < parallel_;
     // The runners beyond the batches' (one): a slow job never holds up a
     // lookup or a charge.
-    case Kind::Job: return !jobs_.empty() && jobs_running_ + 2 * parallel_ < threads_.size();
+    case Kind::Job: return !jobs_.empty() && jobs_running_ + 2 * parallel_ < runners_;
   }
   return false;
+}
+
+bool Pipeline::drained() const {
+  return stopping_ && busy_ == 0 && lookups_.empty() && charges_.empty() && jobs_.empty();
 }
 
 void Pipeline::push(Op* op) {
@@ -75,7 +78,7 @@ void Pipeline::push(Op* op) {
     queue.push_back(op);
     // Only when a runner could start it now and none is about to look:
     // a busy runner takes the queue when it is done, without sleeping.
-    wake = startable(op->kind) && busy_ < threads_.size();
+    wake = startable(op->kind) && busy_ < runners_;
   }
   if (wake) wake_.notify_one();
 }
@@ -84,10 +87,9 @@ void Pipeline::runner() {
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] {
-      return startable(Kind::Lookup) || startable(Kind::Charge) || startable(Kind::Job) ||
-             (stopping_ && busy_ == 0 && lookups_.empty() && charges_.empty() && jobs_.empty());
+      return startable(Kind::Lookup) || startable(Kind::Charge) || startable(Kind::Job) || drained();
     });
-    if (stopping_ && busy_ == 0 && lookups_.empty() && charges_.empty() && jobs_.empty()) {
+    if (drained()) {
       wake_.notify_all();  // the others see it too
       return;
     }
@@ -123,10 +125,10 @@ void Pipeline::runner() {
     --running;
     // Its next batch can start while this runner resumes these requests.
     if (startable(kind)) wake_.notify_one();
-    BatchStats& st = kind == Kind::Lookup ? stats_.lookups : stats_.charges;
     if (kind == Kind::Job) {
       ++stats_.jobs;
     } else {
+      BatchStats& st = kind == Kind::Lookup ? stats_.lookups : stats_.charges;
       ++st.batches;
       st.requests += batch.size();
       st.largest = std::max(st.largest, batch.size());

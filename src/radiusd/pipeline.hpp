@@ -31,15 +31,12 @@
 #include <deque>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "ocs/store/radius_store.hpp"
 #include "ocs/store/store.hpp"
@@ -58,8 +55,7 @@ class Pipeline {
   /// `charging` and `users` must be safe to call from the runners at once
   /// (the Pg stores are, with a connection pool of 2 × parallel + 1).
   /// Starts 2 × parallel + 1 runner threads.
-  Pipeline(store::ChargingStore& charging, store::RadiusStore& users, std::size_t batch_max, std::size_t parallel,
-           std::shared_ptr<spdlog::logger> log);
+  Pipeline(store::ChargingStore& charging, store::RadiusStore& users, std::size_t batch_max, std::size_t parallel);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -85,13 +81,15 @@ class Pipeline {
   Stats stats() const;
 
   /// Runner threads (for logs).
-  std::size_t runners() const { return threads_.size(); }
+  std::size_t runners() const { return runners_; }
 
  private:
   enum class Kind { Lookup, Charge, Job };
   void push(Op* op);
   void runner();
   bool startable(Kind k) const;
+  /// Stopping, and nothing queued or being served: the runners may end.
+  bool drained() const;
   void serve_lookups(std::vector<Op*>& ops);
   void serve_charges(std::vector<Op*>& ops);
 
@@ -99,7 +97,7 @@ class Pipeline {
   store::RadiusStore& users_;
   const std::size_t batch_max_;
   const std::size_t parallel_;
-  std::shared_ptr<spdlog::logger> log_;
+  const std::size_t runners_;  // 2 × parallel + 1; threads_ grows while the first ones already run
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

@@ -52,6 +52,8 @@ Server::Server(const config::RadiusConfig& config, Service& service, store::Radi
   set_nas(store_.nas_clients());
 }
 
+// The requests' coroutines use this server (its io_context, its service):
+// none may still run on a runner once it is gone, even if run() never ended.
 Server::~Server() { pipeline_.stop(); }
 
 void Server::run() {

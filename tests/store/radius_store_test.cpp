@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <optional>
 #include <string>
 #include <thread>
@@ -24,8 +23,6 @@
 
 namespace ocs::store {
 namespace {
-
-using namespace std::chrono_literals;
 
 // alice: policy 'std' (its own override), with templates for mikrotik and
 // for any vendor, written out of position order. bob: the plan's policy

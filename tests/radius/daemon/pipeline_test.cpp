@@ -234,7 +234,7 @@ TEST(Pipeline, ALoneRequestIsChargedAloneWithItsOwnClockAndResumedOnARunner) {
   FakeStore fake;
   fake.release();
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   EXPECT_EQ(p.runners(), 3u);
   Seen seen;
   charge_one(p, request("s1"), at(7), seen);
@@ -249,7 +249,7 @@ TEST(Pipeline, ALoneRequestIsChargedAloneWithItsOwnClockAndResumedOnARunner) {
 TEST(Pipeline, RequestsArrivingDuringABatchGoTogetherInTheNext) {
   FakeStore fake;
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   constexpr std::size_t kWaiting = 10;
   std::vector<Seen> seen(kWaiting);
   behind_a_blocked_batch(fake, p, seen, [&](std::size_t i, Seen& s) {
@@ -267,7 +267,7 @@ TEST(Pipeline, RequestsArrivingDuringABatchGoTogetherInTheNext) {
 TEST(Pipeline, BatchesNeverExceedBatchMaxNorParallel) {
   FakeStore fake;
   FakeUsers users;
-  Pipeline p(fake, users, 4, 2, nullptr);
+  Pipeline p(fake, users, 4, 2);
   constexpr std::size_t kWaiting = 19;
   std::vector<Seen> seen(kWaiting);
   behind_a_blocked_batch(
@@ -286,7 +286,7 @@ TEST(Pipeline, BatchesNeverExceedBatchMaxNorParallel) {
 TEST(Pipeline, AStoreErrorReachesOnlyItsRequest) {
   FakeStore fake;
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   const std::vector<std::string> sids{"a", "fail", "b"};
   std::vector<Seen> seen(sids.size());
   behind_a_blocked_batch(fake, p, seen, [&](std::size_t i, Seen& s) { charge_one(p, request(sids[i]), at(1), s); });
@@ -299,7 +299,7 @@ TEST(Pipeline, AStoreErrorReachesOnlyItsRequest) {
 TEST(Pipeline, ABatchThatFailsAsAWholeFailsEachOfItsRequestsAndThePipelineGoesOn) {
   FakeStore fake;
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   const std::vector<std::string> sids{"a", "boom"};
   std::vector<Seen> seen(sids.size());
   behind_a_blocked_batch(fake, p, seen, [&](std::size_t i, Seen& s) { charge_one(p, request(sids[i]), at(1), s); });
@@ -320,7 +320,7 @@ TEST(Pipeline, ABatchThatFailsAsAWholeFailsEachOfItsRequestsAndThePipelineGoesOn
 TEST(Pipeline, LookupsAnswerEachRequestWithItsOwnUser) {
   FakeStore fake;  // blocks the first charge: every runner but the lookups' is kept out of the way
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   const std::vector<std::string> names{"alice", "unknown", "bob"};
   std::vector<Seen> seen(names.size());
   behind_a_blocked_batch(fake, p, seen, [&](std::size_t i, Seen& s) { look_up(p, names[i], s); });
@@ -337,7 +337,7 @@ TEST(Pipeline, ALookupThatFailsFailsItsRequestAndThePipelineGoesOn) {
   FakeStore fake;
   fake.release();
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   Seen failed;
   look_up(p, "boom", failed);
   wait_for([&] { return failed.done.load(); });
@@ -352,7 +352,7 @@ TEST(Pipeline, AJobRunsOnARunnerAndItsExceptionReachesItsRequest) {
   FakeStore fake;
   fake.release();
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);
+  Pipeline p(fake, users, 32, 1);
   std::thread::id ran_on;
   Seen ok;
   run_job(p, [&] { ran_on = std::this_thread::get_id(); }, ok);
@@ -369,7 +369,7 @@ TEST(Pipeline, SlowJobsRunOneAtATimeAndHoldUpNoChargeNorLookup) {
   FakeStore fake;
   fake.release();
   FakeUsers users;
-  Pipeline p(fake, users, 32, 1, nullptr);  // 3 runners: a lookup's, a charge's, the jobs'
+  Pipeline p(fake, users, 32, 1);  // 3 runners: a lookup's, a charge's, the jobs'
   std::mutex mu;
   std::condition_variable cv;
   bool go = false;
@@ -406,7 +406,7 @@ TEST(Pipeline, StopServesWhatIsQueuedAndTheStepsItQueues) {
   Seen first;
   Seen two_steps;
   {
-    Pipeline p(fake, users, 32, 1, nullptr);
+    Pipeline p(fake, users, 32, 1);
     charge_one(p, request("s0"), at(1), first);
     fake.wait_first();
     charge_twice(p, "x", "y", two_steps);  // queued behind s0; its second step is queued later
