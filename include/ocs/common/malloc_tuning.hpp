@@ -6,9 +6,10 @@
 // server whose threads each allocate and free a few kilobytes per request
 // then shrinks and regrows its per-thread arenas all the time: madvise
 // (MADV_DONTNEED), the page faults that refill the pages, and the TLB
-// shootdowns that interrupt the other core. In ocs-radiusd that was about
-// a fifth of its CPU, in freeDiameterd with ocs.fdx about a third
-// (docs/benchmarks.md, "glibc's arena trimming").
+// shootdowns that interrupt the other core. Keeping the memory took a tenth
+// to a quarter off ocs-radiusd's CPU per packet, and about a third off
+// freeDiameterd's per CCR with ocs.fdx (docs/benchmarks.md, "glibc's arena
+// trimming").
 //
 // keep_freed_memory() raises the trim threshold to 32 MB per arena and,
 // because a fixed trim threshold also fixes the mmap threshold at its
