@@ -169,6 +169,7 @@ void parse_gy(Section& s, GyConfig& c) {
   s.boolean("abort_on_block", c.abort_on_block);
   s.integer("peer_answer_timeout_ms", c.peer_answer_timeout_ms, 100);
   s.boolean("server_requests_via_relay", c.server_requests_via_relay);
+  s.boolean("tcp_nodelay", c.tcp_nodelay);
 }
 
 void parse_gx(Section& s, GxConfig& c) {

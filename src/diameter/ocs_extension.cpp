@@ -41,6 +41,7 @@
 #include "ocs/store/pg_pool.hpp"
 #include "ocs/store/pg_store.hpp"
 #include "ocs/store/supervisor.hpp"
+#include "tcp_nodelay.hpp"
 
 namespace {
 
@@ -60,6 +61,7 @@ struct Extension {
   std::unique_ptr<ocs::gx::FrontEnd> gx;
   std::unique_ptr<ocs::store::PgAdminStore> admin;  // the supervisor's purge of old answers
   std::unique_ptr<ocs::store::Supervisor> supervisor;
+  std::unique_ptr<ocs::fdx::ListenerNodelay> nodelay;
   disp_hdl* ccr_handle = nullptr;
 };
 
@@ -120,6 +122,11 @@ void start(Extension& ext, const char* conffile) {
   ext.supervisor = std::make_unique<ocs::store::Supervisor>(
       *ext.store, std::chrono::milliseconds(ext.config.gy.supervision_interval_ms), ext.log, "gy",
       ocs::store::answer_retention(db, *ext.admin));
+  // freeDiameter creates its listening sockets after loading the
+  // extensions: a thread of its own waits for them.
+  if (ext.config.gy.tcp_nodelay)
+    ext.nodelay = std::make_unique<ocs::fdx::ListenerNodelay>(
+        std::vector<std::uint16_t>{fd_g_config->cnf_port, fd_g_config->cnf_port_tls, fd_g_config->cnf_port_3436}, ext.log);
   ext.log->info(
       "ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}, malloc {}",
       workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn),
@@ -127,6 +134,7 @@ void start(Extension& ext, const char* conffile) {
 }
 
 void stop(Extension& ext) noexcept {
+  ext.nodelay.reset();
   if (ext.ccr_handle) (void)fd_disp_unregister(&ext.ccr_handle, nullptr);
   ext.supervisor.reset();
   ext.admin.reset();

@@ -250,6 +250,7 @@ reauth_on_credit = false
 abort_on_block = false
 peer_answer_timeout_ms = 900
 server_requests_via_relay = true
+tcp_nodelay = false
 )"));
   EXPECT_EQ(c.gy.default_rating_group, 10u);
   EXPECT_EQ(c.gy.workers, 6u);
@@ -262,6 +263,8 @@ server_requests_via_relay = true
   EXPECT_EQ(c.gy.peer_answer_timeout_ms, 900);
   EXPECT_TRUE(c.gy.server_requests_via_relay);
   EXPECT_FALSE(defaults().gy.server_requests_via_relay);
+  EXPECT_FALSE(c.gy.tcp_nodelay);
+  EXPECT_TRUE(defaults().gy.tcp_nodelay);
   EXPECT_EQ(load(write("")).gy.queue_limit, defaults().gy.queue_limit);
 }
 

@@ -678,6 +678,38 @@ TEST_F(GyEndToEnd, OldAnswersOfClosedSessionsArePurgedByTheDaemon) {
   expect_ledger_consistent("aged");
 }
 
+TEST_F(GyEndToEnd, DiameterConnectionsHaveNagleOffUnlessConfiguredOtherwise) {
+  // The suite's daemon (gy.tcp_nodelay by default): the listening socket is
+  // changed once freeDiameter has created it, which the log line says.
+  for (int i = 0; i < 50 && daemon_->log().find("gy.tcp_nodelay ") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(daemon_->log().find("gy.tcp_nodelay listening_sockets="), std::string::npos) << daemon_->log_tail(20);
+  // peer_ (SetUp), and a connection accepted after the change: it inherits.
+  dia::PeerConfig c;
+  c.port = daemon_->port();
+  c.origin_host = "pgw-nagle.localdomain";
+  dia::Peer later(c);
+  later.connect();
+  const auto on = daemon_->tcp_nodelay_of_connections();
+  EXPECT_GE(on.size(), 2u);
+  for (int v : on) EXPECT_EQ(v, 1);
+  later.close();
+
+  // gy.tcp_nodelay = false: freeDiameter's own setting (Nagle on) stays.
+  const std::string toml = "[database]\ndsn = \"" + db_->dsn() +
+                           "\"\npool_size = 2\n[log]\nlevel = \"info\"\n"
+                           "[gy]\ndefault_rating_group = 10\ntcp_nodelay = false\n";
+  FdDaemon other(ocs_daemon(toml));
+  c.port = other.port();
+  dia::Peer p(c);
+  p.connect();
+  const auto off = other.tcp_nodelay_of_connections();
+  EXPECT_EQ(off.size(), 1u);
+  for (int v : off) EXPECT_EQ(v, 0);
+  EXPECT_EQ(other.log().find("gy.tcp_nodelay"), std::string::npos) << other.log_tail(20);
+  p.close();
+}
+
 TEST_F(GyEndToEnd, DatabaseUnreachableAnswersPromptly) {
   // A second daemon whose database is gone after start-up.
   TestDatabase lost;

@@ -4,8 +4,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -296,6 +298,38 @@ int FdDaemon::stop() {
 }
 
 std::string FdDaemon::log() const { return read_file(log_path_); }
+
+std::vector<int> FdDaemon::tcp_nodelay_of_connections() const {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd < 0) throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(errno));
+  std::vector<int> out;
+  std::string failure;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/fd")) {
+    const int target = std::stoi(entry.path().filename().string());
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, target, 0));
+    if (fd < 0) {
+      if (errno != EBADF) failure = std::string("pidfd_getfd: ") + std::strerror(errno);
+      continue;  // EBADF: closed meanwhile
+    }
+    int protocol = 0, nodelay = 0, listening = 0;
+    socklen_t len = sizeof protocol;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    const bool tcp = ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == IPPROTO_TCP &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
+    len = sizeof listening;
+    if (tcp && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening) {
+      const int port = local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(local).sin6_port)
+                                                   : ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port);
+      len = sizeof nodelay;
+      if (port == port_ && ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len) == 0) out.push_back(nodelay);
+    }
+    ::close(fd);
+  }
+  ::close(pidfd);
+  if (!failure.empty()) throw std::runtime_error(failure);
+  return out;
+}
 
 std::string FdDaemon::log_tail(std::size_t lines) const { return tail_of(log(), lines); }
 

@@ -78,6 +78,11 @@ class FdDaemon {
   /// The daemon's output so far, or its last `lines` lines.
   std::string log() const;
   std::string log_tail(std::size_t lines = 40) const;
+  /// TCP_NODELAY (0 or 1) of each of the daemon's accepted TCP connections
+  /// on port(), read from copies of its sockets (pidfd_getfd: the test
+  /// process is the daemon's parent). Throws std::runtime_error when the
+  /// sockets cannot be copied.
+  std::vector<int> tcp_nodelay_of_connections() const;
   /// Whether the process is still alive (reaps it when it has exited).
   bool running();
   /// SIGTERM, wait up to stop_timeout, then SIGKILL. Returns the raw wait

@@ -85,6 +85,11 @@ struct GyConfig {
   /// session (its Origin-Host). Set true when clients reach the OCS through
   /// a Diameter relay/DRA, so that the relay may carry them.
   bool server_requests_via_relay = false;
+  /// Turn Nagle's algorithm off (TCP_NODELAY) on freeDiameterd's TCP
+  /// Diameter connections, which freeDiameter 1.2.1 leaves on: with it, an
+  /// answer can wait for the client's delayed ACK (docs/gy.md, "Latency").
+  /// For every application of the node (Gx too).
+  bool tcp_nodelay = true;
 };
 
 /// [gx] Policy control (PCRF role), in the same extension ocs.fdx.
