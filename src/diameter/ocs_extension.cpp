@@ -124,9 +124,10 @@ void start(Extension& ext, const char* conffile) {
       ocs::store::answer_retention(db, *ext.admin));
   // freeDiameter creates its listening sockets after loading the
   // extensions: a thread of its own waits for them.
-  if (ext.config.gy.tcp_nodelay)
-    ext.nodelay = std::make_unique<ocs::fdx::ListenerNodelay>(
-        std::vector<std::uint16_t>{fd_g_config->cnf_port, fd_g_config->cnf_port_tls, fd_g_config->cnf_port_3436}, ext.log);
+  if (ext.config.gy.tcp_nodelay) {
+    std::vector<std::uint16_t> ports{fd_g_config->cnf_port, fd_g_config->cnf_port_tls, fd_g_config->cnf_port_3436};
+    ext.nodelay = std::make_unique<ocs::fdx::ListenerNodelay>(std::move(ports), ext.log);
+  }
   ext.log->info(
       "ocs.fdx ready: Gy (application 4), {} workers, batches of up to {}, queue limit {}, database {}, malloc {}",
       workers, ext.config.gy.batch_max, ext.config.gy.queue_limit, ocs::log::redact_dsn(db.dsn),
