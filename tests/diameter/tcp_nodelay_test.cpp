@@ -33,14 +33,19 @@ int nodelay(int fd) {
   return v;
 }
 
-/// A socket of `type` bound to 127.0.0.1:`port` (0: any free port).
-int bound(int type, std::uint16_t port) {
-  const int fd = ::socket(AF_INET, type, 0);
+sockaddr_in loopback(std::uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+  return a;
+}
+
+/// A socket of `type` bound to 127.0.0.1:`port` (0: any free port).
+int bound(int type, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, type, 0);
+  const sockaddr_in a = loopback(port);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
   return fd;
 }
 
@@ -59,11 +64,9 @@ int listening(std::uint16_t port) {
 
 int connected_to(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+  const sockaddr_in a = loopback(port);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
+    throw std::runtime_error("connect");
   return fd;
 }
 
