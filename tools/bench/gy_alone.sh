@@ -24,7 +24,11 @@
 # other, not with the whole benchmark's figures.
 set -euo pipefail
 
-die() { echo "gy_alone: $*" >&2; exit 1; }
+# shellcheck source=SCRIPTDIR/../../scripts/lib/common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+# shellcheck source=SCRIPTDIR/../../scripts/lib/bench.sh
+source "$OCS_ROOT/scripts/lib/bench.sh"
+
 [[ $# -ge 1 ]] || die "usage: gy_alone.sh WORK [--seconds S] [--rate R] [--sql FILE]... [--runs N] [--baseline]"
 work=$(cd "$1" && pwd) || die "no directory $1"
 shift
@@ -41,31 +45,17 @@ while [[ $# -gt 0 ]]; do
 done
 for n in "$seconds" "$rate" "$runs"; do [[ $n =~ ^[0-9]+$ ]] || die "not a number: $n"; done
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-bench=$root/build/bench/bin/ocs-bench
+bench=$OCS_ROOT/build/bench/bin/ocs-bench
 [[ -x $bench ]] || die "$bench is missing: run scripts/bench gy once"
 [[ -f $work/ocs.fd.conf && -d $work/pg/data ]] || die "$work is not a scripts/bench gy --keep directory"
 pg_port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' "$work/ocs.toml" | head -n 1)
 fd_port=$(sed -n 's/^Port = \([0-9]*\);/\1/p' "$work/$conf.fd.conf" | head -n 1)
-[[ -n $pg_port && -n $fd_port ]] || die "cannot read the ports from $work/ocs.toml and $work/ocs.fd.conf"
-pg_bin=/usr/lib/postgresql/15/bin  # as scripts/lib/common.sh
-owner=$(stat -c %U "$work/pg/data")
-as_pg() { setpriv --reuid="$owner" --regid="$(id -g "$owner")" --init-groups --reset-env -- "$@"; }
+[[ -n $pg_port && -n $fd_port ]] || die "cannot read the ports from $work/ocs.toml and $work/$conf.fd.conf"
 admin="host=127.0.0.1 port=$pg_port user=postgres dbname=ocs"
 
-as_pg "$pg_bin/pg_ctl" -D "$work/pg/data" status >/dev/null 2>&1 ||
-  as_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -s start
+pg_cluster_start "$work/pg"
 for f in "${sql[@]}"; do psql -X -q -v ON_ERROR_STOP=1 "$admin" -f "$f" >/dev/null; done
 
-ticks() {  # user + system ticks of the given processes
-  local t=0 p f
-  for p in "$@"; do
-    read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
-    t=$((t + f[13] + f[14]))
-  done
-  echo "$t"
-}
-pg_pids() { local pm; pm=$(head -n 1 "$work/pg/data/postmaster.pid"); echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
 commits() { psql -X -tA "$admin" -c "SELECT xact_commit FROM pg_stat_database WHERE datname = 'ocs'"; }
 hz=$(getconf CLK_TCK)
 
@@ -80,12 +70,11 @@ for ((run = 1; run <= runs; run++)); do
   done
   sleep 0.5
   # shellcheck disable=SC2046 # one PID per word
-  f0=$(ticks "$fd") p0=$(ticks $(pg_pids)) c0=$(commits)
+  f0=$(proc_ticks "$fd") p0=$(proc_ticks $(pg_pids "$work/pg")) c0=$(commits)
   out=$("$bench" --label alone --connections 2 --sessions 128 --duration "$seconds" --warmup 1 \
-    --subscribers 100000 --random --port "$fd_port" --rate "$rate" --updates 3 --rating-group 100 \
-    --usage-octets 1000000 --price-per-block 2 --block 1048576)
+    --subscribers 100000 --random --port "$fd_port" --rate "$rate" "${GY_LOAD_ARGS[@]}")
   # shellcheck disable=SC2046
-  f1=$(ticks "$fd") p1=$(ticks $(pg_pids))
+  f1=$(proc_ticks "$fd") p1=$(proc_ticks $(pg_pids "$work/pg"))
   kill "$fd"
   wait "$fd" || true
   sleep 1  # the backends report their transactions at most once a second
