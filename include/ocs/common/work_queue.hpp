@@ -1,7 +1,8 @@
-// A bounded queue drained by a fixed set of worker threads. The front-ends'
-// I/O (freeDiameter's dispatch callback, ocs-radiusd's Asio thread) only
-// pushes and never blocks on the database; workers run the charging
-// transactions and send the answers themselves.
+// A bounded queue drained by a fixed set of worker threads. ocs.fdx's
+// freeDiameter dispatch callbacks (Gy, Gx) only push and never block on the
+// database; workers run the transactions and send the answers themselves.
+// (ocs-radiusd used it too until 2026-11-24; its requests are now
+// coroutines batched by src/radiusd/pipeline.hpp.)
 //
 // With a batch handler, a worker takes up to `batch_max` queued items at
 // once (never waiting for more to arrive), and hands them over together:
