@@ -36,21 +36,13 @@ using store::StoreError;
 class FakeStore : public store::ChargingStore {
  public:
   ChargeResult charge(const ChargeRequest& req, TimePoint now) override {
-    enter(1, now);
-    struct Leave {
-      FakeStore* s;
-      ~Leave() { s->leave(); }
-    } leave{this};
+    const Inside inside = enter(1, now);
     if (req.session_id == "boom") throw std::runtime_error("connection pool exploded");
     if (req.session_id == "fail") throw StoreError(StoreError::Kind::Invalid, "bad request");
     return answer(req);
   }
   std::vector<ChargeOutcome> charge_batch(std::span<const ChargeRequest> reqs, TimePoint now) override {
-    enter(reqs.size(), now);
-    struct Leave {
-      FakeStore* s;
-      ~Leave() { s->leave(); }
-    } leave{this};
+    const Inside inside = enter(reqs.size(), now);
     std::vector<ChargeOutcome> out;
     for (const auto& r : reqs) {
       if (r.session_id == "boom") throw std::runtime_error("connection pool exploded");
@@ -98,7 +90,15 @@ class FakeStore : public store::ChargingStore {
     res.subscriber = r.session_id;
     return res;
   }
-  void enter(std::size_t n, TimePoint now) {
+  /// A call in progress: counted from enter() until it is destroyed.
+  struct Inside {
+    FakeStore* store;
+    ~Inside() {
+      std::lock_guard g(store->mu);
+      --store->running;
+    }
+  };
+  [[nodiscard]] Inside enter(std::size_t n, TimePoint now) {
     std::unique_lock lock(mu);
     const bool first = sizes.empty();
     sizes.push_back(n);
@@ -106,10 +106,7 @@ class FakeStore : public store::ChargingStore {
     most_running = std::max(most_running, ++running);
     cv.notify_all();
     if (first) cv.wait(lock, [&] { return released; });
-  }
-  void leave() {
-    std::lock_guard g(mu);
-    --running;
+    return Inside{this};
   }
 };
 
@@ -230,6 +227,17 @@ void behind_a_blocked_batch(FakeStore& fake, Pipeline& p, std::vector<Seen>& see
   for (auto& s : seen) wait_for([&] { return s.done.load(); });
 }
 
+/// behind_a_blocked_batch with charges of sessions "s1", "s2"... (the i-th
+/// at clock(i)), each of which must get its own answer.
+void charges_behind_a_blocked_batch(FakeStore& fake, Pipeline& p, std::vector<Seen>& seen,
+                                    const std::function<TimePoint(std::size_t)>& clock,
+                                    const std::function<void()>& before_release = [] {}) {
+  const auto sid = [](std::size_t i) { return "s" + std::to_string(i + 1); };
+  behind_a_blocked_batch(
+      fake, p, seen, [&](std::size_t i, Seen& s) { charge_one(p, request(sid(i)), clock(i), s); }, before_release);
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].subscriber, sid(i));
+}
+
 TEST(Pipeline, ALoneRequestIsChargedAloneWithItsOwnClockAndResumedOnARunner) {
   FakeStore fake;
   fake.release();
@@ -252,12 +260,9 @@ TEST(Pipeline, RequestsArrivingDuringABatchGoTogetherInTheNext) {
   Pipeline p(fake, users, 32, 1);
   constexpr std::size_t kWaiting = 10;
   std::vector<Seen> seen(kWaiting);
-  behind_a_blocked_batch(fake, p, seen, [&](std::size_t i, Seen& s) {
-    charge_one(p, request("s" + std::to_string(i + 1)), at(1 + static_cast<int>(i % 3)), s);
-  });
+  charges_behind_a_blocked_batch(fake, p, seen, [](std::size_t i) { return at(1 + static_cast<int>(i % 3)); });
   ASSERT_EQ(fake.calls(), (std::vector<std::size_t>{1, kWaiting}));
   EXPECT_EQ(fake.clocks[1], at(3));  // the batch's clock: the latest of its requests'
-  for (std::size_t i = 0; i < kWaiting; ++i) EXPECT_EQ(seen[i].subscriber, "s" + std::to_string(i + 1));
   const auto stats = p.stats().charges;
   EXPECT_EQ(stats.batches, 2u);
   EXPECT_EQ(stats.requests, 1u + kWaiting);
@@ -270,10 +275,9 @@ TEST(Pipeline, BatchesNeverExceedBatchMaxNorParallel) {
   Pipeline p(fake, users, 4, 2);
   constexpr std::size_t kWaiting = 19;
   std::vector<Seen> seen(kWaiting);
-  behind_a_blocked_batch(
-      fake, p, seen, [&](std::size_t i, Seen& s) { charge_one(p, request("s" + std::to_string(i + 1)), at(1), s); },
+  charges_behind_a_blocked_batch(
+      fake, p, seen, [](std::size_t) { return at(1); },
       [&] { wait_for([&] { return fake.calls().size() >= 2; }); });  // the second slot, while s0 holds the first
-  for (std::size_t i = 0; i < kWaiting; ++i) EXPECT_EQ(seen[i].subscriber, "s" + std::to_string(i + 1));
   std::size_t total = 0;
   for (auto n : fake.calls()) {
     EXPECT_LE(n, 4u);
