@@ -588,7 +588,7 @@ TEST_F(RadiusMikrotik, ASessionsPacketsSentAtOnceAreHandledOneAtATimeInOrder) {
 }
 
 // Many sessions at once (two per subscriber), every packet of a phase sent
-// before the first answer: the workers' charges share transactions (group
+// before the first answer: the requests' charges share transactions (group
 // commit, [radius] batch_max), and every session is still charged exactly
 // what it reported, once.
 TEST_F(RadiusMikrotik, ConcurrentSessionsShareCommitsAndAreChargedExactly) {
