@@ -5,7 +5,7 @@
 #   ensure_packages                   install what scripts/deps.txt lists and dpkg lacks
 #   build DIR [CMAKE_ARGS...] [-- TARGETS...]
 #                                     configure and build with 2 jobs at most
-#   free_port START                   first port >= START nobody listens on
+#   free_port START                   first port >= START nobody listens on or uses
 #   pg_cluster_init DIR PORT          new private PostgreSQL 15 cluster in DIR
 #   pg_cluster_start DIR              start it (no-op when running)
 #   pg_cluster_running DIR            true when its server is up
@@ -122,11 +122,15 @@ build() {
 # --- PostgreSQL --------------------------------------------------------------
 
 # free_port START: prints the first port from START up that nothing accepts
-# connections on at 127.0.0.1 (bash's /dev/tcp, so iproute2 is not needed).
+# connections on at 127.0.0.1 (bash's /dev/tcp) and, when iproute2's ss is
+# there, that no TCP socket uses as its local port.
 free_port() {
   local port
   for ((port = $1; port < $1 + 1000; port++)); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    # Nobody listens, and no socket has it as its local port: a connection
+    # in TIME-WAIT on an ephemeral port makes freeDiameterd's bind fail.
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+      [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]]; then
       printf '%s\n' "$port"
       return 0
     fi
