@@ -5,7 +5,9 @@
 #   ensure_packages                   install what scripts/deps.txt lists and dpkg lacks
 #   build DIR [CMAKE_ARGS...] [-- TARGETS...]
 #                                     configure and build with 2 jobs at most
-#   free_port START                   first port >= START nobody listens on or uses
+#   free_port START                   first port >= START no TCP socket uses
+#   tcp_port_used PORT [STATE]        a TCP socket has PORT as its local port
+#   listening PORT                    something listens on TCP port PORT
 #   pg_cluster_init DIR PORT          new private PostgreSQL 15 cluster in DIR
 #   pg_cluster_start DIR              start it (no-op when running)
 #   pg_cluster_running DIR            true when its server is up
@@ -121,16 +123,26 @@ build() {
 
 # --- PostgreSQL --------------------------------------------------------------
 
-# free_port START: prints the first port from START up that nothing accepts
-# connections on at 127.0.0.1 (bash's /dev/tcp) and, when iproute2's ss is
-# there, that no TCP socket uses as its local port.
+# tcp_port_used PORT [STATE]: true when a TCP socket of this network
+# namespace (v4 or v6, any address) has PORT as its local port, in STATE when
+# given (/proc/net/tcp's hex state: 0A is LISTEN). No iproute2 needed.
+tcp_port_used() {
+  local hex
+  hex=$(printf ':%04X' "$1")
+  awk -v p="$hex" -v st="${2:-}" '(st == "" || $4 == st) && substr($2, length($2) - 4) == p { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# listening PORT: something listens on TCP port PORT.
+listening() { tcp_port_used "$1" 0A; }
+
+# free_port START: prints the first port from START up that no TCP socket
+# uses: not only no listener, but no connection either, since a connection
+# in TIME-WAIT on an ephemeral port makes freeDiameterd's bind fail.
 free_port() {
   local port
   for ((port = $1; port < $1 + 1000; port++)); do
-    # Nobody listens, and no socket has it as its local port: a connection
-    # in TIME-WAIT on an ephemeral port makes freeDiameterd's bind fail.
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
-      [[ -z $(ss -Htan "sport = :$port" 2>/dev/null) ]]; then
+    if ! tcp_port_used "$port"; then
       printf '%s\n' "$port"
       return 0
     fi

@@ -64,7 +64,7 @@ for ((run = 1; run <= runs; run++)); do
   freeDiameterd -c "$work/$conf.fd.conf" >"$work/alone.fd.log" 2>&1 </dev/null &
   fd=$!
   for ((t = 0; t < 300; t++)); do
-    ss -ltn | grep -q ":$fd_port " && break
+    listening "$fd_port" && break
     kill -0 "$fd" 2>/dev/null || die "freeDiameterd exited (see $work/alone.fd.log)"
     sleep 0.05
   done
