@@ -12,16 +12,13 @@
 
 namespace ocs::fdx {
 
-namespace {
-
-int int_option(int fd, int level, int name) {
+int int_option(int fd, int level, int name) noexcept {
   int value = 0;
   socklen_t len = sizeof value;
   return ::getsockopt(fd, level, name, &value, &len) == 0 ? value : -1;
 }
 
-/// The local port of a bound IPv4 or IPv6 socket; 0 otherwise.
-std::uint16_t local_port(int fd) {
+std::uint16_t local_port(int fd) noexcept {
   sockaddr_storage a{};
   socklen_t len = sizeof a;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
@@ -29,8 +26,6 @@ std::uint16_t local_port(int fd) {
   if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
   return 0;
 }
-
-}  // namespace
 
 NodelayPass set_tcp_nodelay(std::span<const std::uint16_t> ports) noexcept {
   NodelayPass pass;

@@ -36,6 +36,13 @@ struct NodelayPass {
   std::size_t changed = 0;    ///< of those, the ones that had Nagle on
 };
 
+/// getsockopt of an int option (SO_PROTOCOL, SO_ACCEPTCONN, TCP_NODELAY...);
+/// -1 when it fails.
+int int_option(int fd, int level, int name) noexcept;
+
+/// The local port of a bound IPv4 or IPv6 socket; 0 otherwise.
+std::uint16_t local_port(int fd) noexcept;
+
 /// Sets TCP_NODELAY on every TCP socket of this process whose local port is
 /// one of `ports` (IPv4 or IPv6, listening or connected). Other sockets and
 /// other descriptors are left alone; a descriptor closed meanwhile is

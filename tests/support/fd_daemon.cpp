@@ -1,6 +1,7 @@
 #include "fd_daemon.hpp"
 
 #include "subprocess.hpp"
+#include "tcp_nodelay.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -311,18 +312,11 @@ std::vector<int> FdDaemon::tcp_nodelay_of_connections() const {
       if (errno != EBADF) failure = std::string("pidfd_getfd: ") + std::strerror(errno);
       continue;  // EBADF: closed meanwhile
     }
-    int protocol = 0, nodelay = 0, listening = 0;
-    socklen_t len = sizeof protocol;
-    sockaddr_storage local{};
-    socklen_t local_len = sizeof local;
-    const bool tcp = ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == IPPROTO_TCP &&
-                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
-    len = sizeof listening;
-    if (tcp && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && !listening) {
-      const int port = local.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(local).sin6_port)
-                                                   : ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port);
-      len = sizeof nodelay;
-      if (port == port_ && ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len) == 0) out.push_back(nodelay);
+    using ocs::fdx::int_option;
+    if (int_option(fd, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP && int_option(fd, SOL_SOCKET, SO_ACCEPTCONN) == 0 &&
+        ocs::fdx::local_port(fd) == port_) {
+      const int nodelay = int_option(fd, IPPROTO_TCP, TCP_NODELAY);
+      if (nodelay >= 0) out.push_back(nodelay);
     }
     ::close(fd);
   }
