@@ -3,6 +3,7 @@
 # tools/bench/gy_alone.sh. Source it after common.sh.
 #
 #   GY_LOAD_ARGS                      ocs-bench options of the Gy load
+#   DEFAULT_SUBSCRIBERS, _SESSIONS, _CONNECTIONS   the load's default size
 #   proc_ticks PID...                 CPU ticks the live processes used so far
 #   pg_pids DIR                       the cluster's server and its backends
 
@@ -17,6 +18,13 @@ readonly PRICE_PER_BLOCK=2
 readonly BLOCK=1048576
 readonly USAGE_OCTETS=1000000
 readonly UPDATES=3
+# scripts/bench's defaults for the size of the load, which gy_alone.sh reruns.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly DEFAULT_SUBSCRIBERS=100000
+# shellcheck disable=SC2034
+readonly DEFAULT_SESSIONS=128
+# shellcheck disable=SC2034
+readonly DEFAULT_CONNECTIONS=2
 # shellcheck disable=SC2034 # used by the scripts that source this file
 readonly GY_LOAD_ARGS=(--updates "$UPDATES" --msisdn-base "$MSISDN_BASE" --rating-group "$RATING_GROUP"
   --usage-octets "$USAGE_OCTETS" --price-per-block "$PRICE_PER_BLOCK" --block "$BLOCK")

@@ -16,7 +16,8 @@
 #
 # Each run: VACUUM ANALYZE and CHECKPOINT, then freeDiameterd with ocs.fdx
 # and ocs-bench (the load of scripts/bench gy) for S seconds after a 1 s
-# warm-up. It prints ocs-bench's throughput and latency (of the window),
+# warm-up (the default size of that load: a work directory made with other
+# --subscribers, --sessions or --connections is not reproduced). It prints ocs-bench's throughput and latency (of the window),
 # then, over the whole run (warm-up and tail included), the CPU of
 # freeDiameterd and of every PostgreSQL process per CCR sent, the
 # transactions committed in the database, the CCRs per transaction and
@@ -71,8 +72,8 @@ for ((run = 1; run <= runs; run++)); do
   sleep 0.5
   # shellcheck disable=SC2046 # one PID per word
   f0=$(proc_ticks "$fd") p0=$(proc_ticks $(pg_pids "$work/pg")) c0=$(commits)
-  out=$("$bench" --label alone --connections 2 --sessions 128 --duration "$seconds" --warmup 1 \
-    --subscribers 100000 --random --port "$fd_port" --rate "$rate" "${GY_LOAD_ARGS[@]}")
+  out=$("$bench" --label alone --connections "$DEFAULT_CONNECTIONS" --sessions "$DEFAULT_SESSIONS" \
+    --duration "$seconds" --warmup 1 --subscribers "$DEFAULT_SUBSCRIBERS" --random --port "$fd_port" --rate "$rate" "${GY_LOAD_ARGS[@]}")
   # shellcheck disable=SC2046
   f1=$(proc_ticks "$fd") p1=$(proc_ticks $(pg_pids "$work/pg"))
   kill "$fd"
