@@ -1,4 +1,4 @@
--- Demo data for a fresh OCS database (schema version 20).
+-- Demo data for a fresh OCS database (schema version 21).
 --
 -- Load it once into an empty, migrated database:
 --   psql -v ON_ERROR_STOP=1 --single-transaction -d "$DSN" -f sql/demo/demo_data.sql
@@ -11,8 +11,8 @@
 
 DO $$
 BEGIN
-  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 20 THEN
-    RAISE EXCEPTION 'demo data needs schema version 20';
+  IF (SELECT coalesce(max(version), 0) FROM schema_version) <> 21 THEN
+    RAISE EXCEPTION 'demo data needs schema version 21';
   END IF;
   IF EXISTS (SELECT 1 FROM subscribers)
      OR EXISTS (SELECT 1 FROM policies WHERE name IN ('demo', 'hotline'))
@@ -162,7 +162,7 @@ FROM subscribers s JOIN
   ON b.external_id = s.external_id;
 
 -- Every opening balance is a top-up in the ledger (none for a zero balance).
-INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after)
+INSERT INTO ledger_entries (subscriber_id, kind, amount, currency, balance_after)
 SELECT a.subscriber_id, 'topup', a.balance, a.currency, a.balance
 FROM accounts a
 WHERE a.balance > 0

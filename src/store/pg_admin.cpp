@@ -438,7 +438,7 @@ SubscriberInfo PgAdminStore::add_subscriber(const NewSubscriber& s) {
         tx.exec_params0("INSERT INTO accounts (subscriber_id, currency, balance, credit_limit) VALUES ($1, $2, $3, $4)",
                         id, currency, s.balance, s.credit_limit);
         if (s.balance > 0) {
-          tx.exec_params0("INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after) "
+          tx.exec_params0("INSERT INTO ledger_entries (subscriber_id, kind, amount, currency, balance_after) "
                           "VALUES ($1, 'topup', $2, $3, $2)",
                           id, s.balance, currency);
         }
@@ -550,7 +550,7 @@ TopupResult PgAdminStore::topup(const std::string& external_id, Money amount,
         require(balance <= std::numeric_limits<Money>::max() - amount, "the balance would overflow");
         const Money after = balance + amount;
         try {
-          tx.exec_params0("INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, reference) "
+          tx.exec_params0("INSERT INTO ledger_entries (subscriber_id, kind, amount, currency, balance_after, reference) "
                           "VALUES ($1, 'topup', $2, $3, $4, $5)",
                           subscriber_id, amount, result.currency, after, reference);
         } catch (const pqxx::unique_violation&) {

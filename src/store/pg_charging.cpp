@@ -87,7 +87,7 @@ constexpr NamedSql kStatements[] = {
      "hotline_validity_time, supervision_time, ignore_requested_units "
      "FROM policies WHERE id = $1"},
     {stmt::kLedger,
-     "INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after, session_id, "
+     "INSERT INTO ledger_entries (subscriber_id, kind, amount, currency, balance_after, session_id, "
      "request_key, rating_group) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
     {stmt::kReleaseAll,
      "DELETE FROM reservations WHERE session_id = $1 RETURNING rating_group, money"},

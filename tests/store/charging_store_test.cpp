@@ -187,6 +187,95 @@ TEST_F(ChargingStoreTest, RenewedHoldWritesOneLedgerRowForItsDifference) {
   expect_ledger_consistent();
 }
 
+// Schema 21: a charged usage record is the ledger's debit. The charge
+// writes no debit row of its own; the ledger view shows the record's
+// ledger_id, -cost and balance_after, in the order the rows always had
+// (the debit before the request's hold rows).
+TEST_F(ChargingStoreTest, AUsageRecordThatCostsMoneyIsTheLedgersDebit) {
+  open("s1");  // 200 held
+  // 50,500 octets cost 102; a smaller grant writes a 'release' row after it.
+  store_.charge(request(RequestKind::Update, "s1", "1", {rg(10, true, 50500, 20000)}), kNow + std::chrono::seconds(60));
+  EXPECT_EQ(q("SELECT count(*) FROM ledger_entries WHERE kind = 'debit'"), 0);
+  EXPECT_EQ(text("SELECT concat_ws(',', cost, balance_after, ledger_id IS NOT NULL) FROM usage_records "
+                 "WHERE session_id = 's1'"),
+            "102,9898,t");
+  EXPECT_EQ(text("SELECT string_agg(kind || ' ' || amount || ' ' || balance_after, ',' ORDER BY id) FROM ledger "
+                 "WHERE session_id = 's1' AND request_key = '1'"),
+            "debit -102 9898,release -" + std::to_string(200 - q("SELECT money FROM reservations")) + " 9898");
+  EXPECT_EQ(q("SELECT count(*) FROM ledger l JOIN usage_records u ON u.ledger_id = l.id "
+              "WHERE l.kind = 'debit' AND l.created_at = u.recorded_at AND l.subscriber_id = 1"),
+            1);
+
+  // A usage taken only from buckets costs nothing: a usage record that is
+  // no debit.
+  db_.exec("INSERT INTO buckets (subscriber_id, rating_group, unit_family, initial_units, remaining) VALUES (1, 20, 'events', 5, 5)");
+  ASSERT_EQ(store_.charge(request(RequestKind::Event, "ev1", "0", {rg(20, false, std::nullopt, 1)}, {msisdn(kAlice)}),
+                          kNow)
+                .decision.outcome,
+            Outcome::Success);
+  EXPECT_EQ(text("SELECT concat_ws(',', cost, bucket_units, ledger_id IS NULL, balance_after IS NULL) "
+                 "FROM usage_records WHERE session_id = 'ev1'"),
+            "0,1,t,t");
+  EXPECT_EQ(q("SELECT count(*) FROM ledger WHERE session_id = 'ev1'"), 0);
+
+  // Operators' SQL writes to the view as before: an adjustment lands in
+  // ledger_entries with the next id.
+  const auto last = q("SELECT max(id) FROM ledger");
+  EXPECT_GT(q("INSERT INTO ledger (subscriber_id, kind, amount, currency, balance_after) "
+              "VALUES (1, 'adjustment', 0, 'EUR', 9898) RETURNING id"),
+            last);
+  EXPECT_EQ(q("SELECT count(*) FROM ledger_entries WHERE kind = 'adjustment' AND created_at IS NOT NULL"), 1);
+
+  // Both halves of the ledger are append-only.
+  const auto refused = [&](const std::string& sql, const std::string& why) {
+    try {
+      db_.exec(sql);
+      ADD_FAILURE() << "accepted: " << sql;
+    } catch (const pqxx::sql_error& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << sql << ": " << e.what();
+    }
+  };
+  refused("UPDATE usage_records SET cost = 0", "usage records are append-only");
+  refused("DELETE FROM usage_records", "usage records are append-only");
+  refused("TRUNCATE usage_records CASCADE", "usage records are append-only");
+  refused("UPDATE ledger SET amount = 0", "the ledger is append-only");
+  refused("DELETE FROM ledger WHERE kind = 'debit'", "the ledger is append-only");
+  refused("UPDATE ledger_entries SET amount = 0", "the ledger is append-only");
+  refused("INSERT INTO usage_records (session_id, request_key, subscriber_id, rating_group, unit, units, cost, "
+          "currency, usage_start, ledger_id) VALUES ('x', '0', 1, 10, 'events', 1, 5, 'EUR', now(), 999999)",
+          "usage_records_debit");
+  expect_ledger_consistent();
+}
+
+// Debits written before schema 21 (a ledger row and a usage record each,
+// by version 20's own function) stay in the ledger once after the
+// migration, beside the debits written after it.
+TEST(LedgerUpgrade, DebitsWrittenBeforeSchema21StayInTheLedgerOnce) {
+  test::TestDatabase db(20);
+  db.exec(kSetup);
+  db.exec(R"SQL(SELECT ocs_charge_apply_batch('[{"subscriber": 1, "currency": "EUR", "session": "old",
+    "key": "0", "kind": "event", "outcome": "v2", "session_write": null, "refused": [], "released": [],
+    "reservations": [], "close_reason": null, "client": null, "now": 1709553600, "expires": 1709553600,
+    "debits": [{"rating_group": 20, "unit": "events", "units": 1, "cost": 50, "usage_start": 1709553600,
+                "events": 1, "buckets": []}]}]'::jsonb))SQL");
+  ASSERT_EQ(db.query_long("SELECT count(*) FROM ledger WHERE kind = 'debit'"), 1);
+  db.migrate();
+
+  ConnectionPool pool(db.dsn(), 1, PgChargingStore::prepare_statements);
+  PgChargingStore store(pool);
+  ASSERT_EQ(store.charge(request(RequestKind::Event, "new", "0", {rg(20, false, std::nullopt, 1)}, {msisdn(kAlice)}),
+                         kNow)
+                .decision.outcome,
+            Outcome::Success);
+  EXPECT_EQ(db.query_value("SELECT string_agg(session_id || ' ' || amount || ' ' || balance_after, ',' ORDER BY id) "
+                           "FROM ledger WHERE kind = 'debit'"),
+            "old -50 9950,new -50 9900");
+  EXPECT_EQ(db.query_long("SELECT count(*) FROM ledger_entries WHERE kind = 'debit'"), 1);
+  EXPECT_EQ(db.query_long("SELECT count(*) FROM usage_records WHERE cost > 0"), 2);
+  EXPECT_EQ(db.query_long("SELECT balance FROM accounts WHERE subscriber_id = 1"), 9900);
+  EXPECT_EQ(db.query_long("SELECT sum(amount) FROM ledger WHERE subscriber_id = 1 AND kind IN ('topup', 'debit')"), 9900);
+}
+
 // RADIUS reports running totals: the store charges them less what the
 // session was already charged, per direction, never below zero, read in the
 // charge's own round trip; alone and in a batch the same.
@@ -1092,7 +1181,7 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
   // a join can then read the whole table once and filter it, where a lookup
   // by key was meant (the Gy benchmark's load, 2026-11-23).
   const std::string tables =
-      "('charging_sessions', 'charging_events', 'reservations', 'usage_records', 'ledger', 'accounts', 'buckets')";
+      "('charging_sessions', 'charging_events', 'reservations', 'usage_records', 'ledger_entries', 'accounts', 'buckets')";
   const std::string count_sql =
       "SELECT string_agg(relname || '=' || seq_scan, ' ' ORDER BY relname) FROM pg_stat_user_tables WHERE relname IN " +
       tables;
@@ -1100,7 +1189,7 @@ TEST_F(ChargingStoreTest, ChargesUseTheirIndexesAfterAnAnalyzeOfEmptyTables) {
       "SELECT (SELECT sum(seq_tup_read) FROM pg_stat_user_tables WHERE relname IN " + tables +
       ") + (SELECT sum(idx_tup_read) FROM pg_stat_user_indexes WHERE relname IN " + tables + ")";
   constexpr int kOthers = 2000;
-  for (const char* t : {"charging_sessions", "charging_events", "reservations", "usage_records", "ledger", "buckets"})
+  for (const char* t : {"charging_sessions", "charging_events", "reservations", "usage_records", "ledger_entries", "buckets"})
     db_.exec(std::string("ALTER TABLE ") + t + " SET (autovacuum_enabled = off)");
   db_.exec("ANALYZE");
 

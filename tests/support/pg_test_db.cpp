@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include <pqxx/pqxx>
@@ -30,6 +31,33 @@ std::string with_dbname(const std::string& dsn, const std::string& db) {
 }  // namespace
 
 TestDatabase::TestDatabase() : admin_dsn_(admin_dsn()) {
+  create();
+  migrate();
+}
+
+TestDatabase::TestDatabase(int version) : admin_dsn_(admin_dsn()) {
+  namespace fs = std::filesystem;
+  create();
+  // The migrations up to `version`, alone in a directory of their own.
+  const fs::path dir = fs::temp_directory_path() / (name_ + "_migrations");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  int copied = 0;
+  for (const auto& e : fs::directory_iterator(std::string(OCS_SQL_DIR) + "/migrations")) {
+    const auto file = e.path().filename().string();
+    if (e.path().extension() == ".sql" && std::stoi(file.substr(0, 4)) <= version) {
+      fs::copy_file(e.path(), dir / file);
+      ++copied;
+    }
+  }
+  if (copied != version) throw std::runtime_error("no migrations 1 to " + std::to_string(version));
+  pqxx::connection c(dsn_);
+  const int reached = store::apply_migrations(c, dir.string());
+  fs::remove_all(dir);
+  if (reached != version) throw std::runtime_error("migrated to " + std::to_string(reached));
+}
+
+void TestDatabase::create() {
   name_ = "ocs_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
   {
     pqxx::connection c(admin_dsn_);
@@ -38,6 +66,9 @@ TestDatabase::TestDatabase() : admin_dsn_(admin_dsn()) {
     n.exec("CREATE DATABASE " + n.quote_name(name_));
   }
   dsn_ = with_dbname(admin_dsn_, name_);
+}
+
+void TestDatabase::migrate() const {
   pqxx::connection c(dsn_);
   store::apply_migrations(c, std::string(OCS_SQL_DIR) + "/migrations");
 }

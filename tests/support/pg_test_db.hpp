@@ -13,6 +13,9 @@ class TestDatabase {
   /// Creates and migrates a fresh database. Fails the test (throws) when
   /// OCS_TEST_DSN is unset: store tests never silently skip.
   TestDatabase();
+  /// Creates a fresh database migrated only up to `version`, for a test of
+  /// what a later migration does to the rows an older schema wrote.
+  explicit TestDatabase(int version);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -20,6 +23,10 @@ class TestDatabase {
   /// Connection string of the fresh database.
   const std::string& dsn() const { return dsn_; }
   const std::string& name() const { return name_; }
+
+  /// Applies the migrations not applied yet (all of them, to the current
+  /// schema).
+  void migrate() const;
 
   /// Runs SQL (several statements allowed) in the fresh database.
   void exec(const std::string& sql) const;
@@ -29,6 +36,8 @@ class TestDatabase {
   long query_long(const std::string& sql) const;
 
  private:
+  void create();
+
   std::string admin_dsn_;
   std::string name_;
   std::string dsn_;

@@ -18,7 +18,7 @@
 namespace ocs::store {
 
 /// The schema version this build expects (sql/migrations/NNNN_*.sql).
-inline constexpr int kSchemaVersion = 20;
+inline constexpr int kSchemaVersion = 21;
 
 /// Why a store operation failed, for a one-line message and an exit code.
 class StoreError : public std::runtime_error {
