@@ -529,7 +529,7 @@ TopupResult PgAdminStore::topup(const std::string& external_id, Money amount,
 
         if (reference) {
           const auto seen = tx.exec_params(
-              "SELECT l.subscriber_id, s.external_id, l.amount FROM ledger l "
+              "SELECT l.subscriber_id, s.external_id, l.amount FROM ledger_entries l "
               "JOIN subscribers s ON s.id = l.subscriber_id "
               "WHERE l.kind = 'topup' AND l.reference = $1",
               *reference);
