@@ -23,6 +23,7 @@ std::string admin_dsn() {
 
 namespace {
 std::atomic<int> counter{0};
+constexpr const char* kOwner = "ocs_test_owner";
 
 std::string with_dbname(const std::string& dsn, const std::string& db) {
   // Keyword/value DSNs only ("host=... port=... dbname=..."): later keywords win.
@@ -63,9 +64,17 @@ void TestDatabase::create() {
     pqxx::connection c(admin_dsn_);
     pqxx::nontransaction n(c);
     n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name_));
-    n.exec("CREATE DATABASE " + n.quote_name(name_));
+    // Owned by a role without superuser rights, as an operator's database
+    // is (scripts/demo: role ocs), and every connection of the test,
+    // migrations included, uses that role: a migration that only a
+    // superuser could apply fails here. Test processes create the role
+    // concurrently, hence the exceptions.
+    n.exec("DO $$ BEGIN CREATE ROLE " + std::string(kOwner) +
+           " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+           "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+    n.exec("CREATE DATABASE " + n.quote_name(name_) + " OWNER " + kOwner);
   }
-  dsn_ = with_dbname(admin_dsn_, name_);
+  dsn_ = with_dbname(admin_dsn_, name_) + " user=" + kOwner;
 }
 
 void TestDatabase::migrate() const {

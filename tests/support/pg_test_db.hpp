@@ -1,6 +1,7 @@
 // A throwaway database per test fixture, created in the cluster that
 // OCS_TEST_DSN points at (scripts/test starts one) and migrated to the
-// current schema.
+// current schema. It belongs to the role ocs_test_owner, which is no
+// superuser; dsn() connects as that role.
 #pragma once
 
 #include <optional>
