@@ -127,7 +127,7 @@ void check_schema_version(pqxx::connection& c) {
   }
 }
 
-int apply_migrations(pqxx::connection& c, const std::string& migrations_dir) {
+int apply_migrations(pqxx::connection& c, const std::string& migrations_dir, int up_to) {
   namespace fs = std::filesystem;
   std::vector<std::pair<int, fs::path>> files;
   for (const auto& entry : fs::directory_iterator(migrations_dir)) {
@@ -144,7 +144,7 @@ int apply_migrations(pqxx::connection& c, const std::string& migrations_dir) {
   std::sort(files.begin(), files.end());
   int current = schema_version(c);
   for (const auto& [number, path] : files) {
-    if (number <= current) continue;
+    if (number <= current || number > up_to) continue;
     std::ifstream in(path);
     if (!in) throw StoreError(StoreError::Kind::Schema, "cannot read " + path.string());
     std::stringstream sql;

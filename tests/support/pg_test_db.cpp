@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <stdexcept>
 
 #include <pqxx/pqxx>
@@ -37,24 +36,9 @@ TestDatabase::TestDatabase() : admin_dsn_(admin_dsn()) {
 }
 
 TestDatabase::TestDatabase(int version) : admin_dsn_(admin_dsn()) {
-  namespace fs = std::filesystem;
   create();
-  // The migrations up to `version`, alone in a directory of their own.
-  const fs::path dir = fs::temp_directory_path() / (name_ + "_migrations");
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  int copied = 0;
-  for (const auto& e : fs::directory_iterator(std::string(OCS_SQL_DIR) + "/migrations")) {
-    const auto file = e.path().filename().string();
-    if (e.path().extension() == ".sql" && std::stoi(file.substr(0, 4)) <= version) {
-      fs::copy_file(e.path(), dir / file);
-      ++copied;
-    }
-  }
-  if (copied != version) throw std::runtime_error("no migrations 1 to " + std::to_string(version));
   pqxx::connection c(dsn_);
-  const int reached = store::apply_migrations(c, dir.string());
-  fs::remove_all(dir);
+  const int reached = store::apply_migrations(c, std::string(OCS_SQL_DIR) + "/migrations", version);
   if (reached != version) throw std::runtime_error("migrated to " + std::to_string(reached));
 }
 

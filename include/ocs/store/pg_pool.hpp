@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -79,8 +80,10 @@ void run_transaction(ConnectionPool& pool, const std::function<void(pqxx::connec
                      int attempts = 5);
 
 /// Applies every sql/migrations/NNNN_*.sql newer than the database's schema
-/// version, each in its own transaction. Returns the resulting version.
-int apply_migrations(pqxx::connection& c, const std::string& migrations_dir);
+/// version and not newer than `up_to`, each in its own transaction. Returns
+/// the resulting version.
+int apply_migrations(pqxx::connection& c, const std::string& migrations_dir,
+                     int up_to = std::numeric_limits<int>::max());
 
 /// The database's schema version, 0 when the schema is absent.
 int schema_version(pqxx::connection& c);
