@@ -17,9 +17,10 @@
 # Each run: VACUUM ANALYZE and CHECKPOINT, then freeDiameterd with ocs.fdx
 # and ocs-bench (the load of scripts/bench gy) for S seconds after a 1 s
 # warm-up (the default size of that load: a work directory made with other
-# --subscribers, --sessions or --connections is not reproduced). It prints ocs-bench's throughput and latency (of the window),
-# then, over the whole run (warm-up and tail included), the CPU of
-# freeDiameterd and of every PostgreSQL process per CCR sent, the
+# --subscribers, --sessions or --connections is not reproduced). It prints
+# ocs-bench's throughput and latency (of the window), then, over the whole
+# run (warm-up and tail included), the CPU of freeDiameterd and of every
+# PostgreSQL process per CCR sent, the
 # transactions committed in the database, the CCRs per transaction and
 # PostgreSQL's CPU per transaction. Compare runs of this tool with each
 # other, not with the whole benchmark's figures.
